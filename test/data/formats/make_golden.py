@@ -1,0 +1,90 @@
+"""Regenerates the golden data for test/formats with Debian's torch 1.13 (/usr/bin/python3).
+
+Uses only torch, numpy and msgpack (no reference-repository code). Run from the repository root:
+    /usr/bin/python3 test/data/formats/make_golden.py [/work/shared/fixtures]
+"""
+import collections, json, os, sys
+import numpy as np
+import torch
+
+OUT = os.path.dirname(os.path.abspath(__file__))
+FIX = sys.argv[1] if len(sys.argv) > 1 else '/work/shared/fixtures'
+
+
+def summary(t):
+    t = t.detach()
+    flat = t.reshape(-1)
+    if t.dtype == torch.bool:
+        vals = [int(v) for v in flat[:4].tolist()]
+        s = float(flat.sum())
+    elif t.dtype.is_floating_point:
+        vals = [float(v) for v in flat[:4].to(torch.float64).tolist()]
+        s = float(flat.to(torch.float64).sum())
+    else:
+        vals = [int(v) for v in flat[:4].tolist()]
+        s = float(flat.to(torch.float64).sum())
+    return {'dtype': str(t.dtype).replace('torch.', ''), 'shape': list(t.shape), 'first': vals, 'sum': s,
+            'last': float(flat[-1]) if flat.numel() else None}
+
+
+def fixtures_golden():
+    sd = torch.load(os.path.join(FIX, 'a_ddpmpp.pth'))
+    g = {'keys': list(sd.keys()), 'tensors': {k: summary(v) for k, v in sd.items()},
+         'n_params': int(sum(v.numel() for k, v in sd.items() if k != 'sigmas'))}
+    json.dump(g, open(os.path.join(OUT, 'a_ddpmpp_golden.json'), 'w'))
+
+    ck = torch.load(os.path.join(FIX, 'ckpt_a.pth'))
+    opt = ck['optimizer']
+    pg = opt['param_groups'][0]
+    g = {
+        'step': ck['step'],
+        'ema': {'decay': ck['ema']['decay'], 'num_updates': ck['ema']['num_updates'],
+                'n_shadow': len(ck['ema']['shadow_params']),
+                'shadow': {str(i): summary(ck['ema']['shadow_params'][i]) for i in (0, 1, 2, 100, 287)}},
+        'model_first_keys': list(ck['model'].keys())[:3],
+        'optimizer': {
+            'n_state': len(opt['state']),
+            'state': {str(i): {'step': summary(opt['state'][i]['step']), 'exp_avg': summary(opt['state'][i]['exp_avg']),
+                               'exp_avg_sq': summary(opt['state'][i]['exp_avg_sq'])} for i in (0, 5, 287)},
+            'lr': float(pg['lr']), 'lr_type': type(pg['lr']).__name__, 'betas': list(pg['betas']), 'eps': pg['eps'],
+            'weight_decay': pg['weight_decay'], 'amsgrad': pg['amsgrad'], 'params_len': len(pg['params']),
+        },
+    }
+    json.dump(g, open(os.path.join(OUT, 'ckpt_a_golden.json'), 'w'))
+
+
+def mixed():
+    torch.manual_seed(0)
+    base = torch.arange(24, dtype=torch.float32).reshape(2, 3, 4)
+    d = collections.OrderedDict()
+    d['f32'] = base
+    d['f32_t'] = base.permute(2, 0, 1)           # non-contiguous view sharing the storage
+    d['f32_slice'] = base[1, 1:, ::2]            # offset + strides
+    d['f64'] = torch.linspace(-1, 1, 5, dtype=torch.float64)
+    d['f16'] = torch.tensor([1.5, -2.25, 65504.0, 6.1e-5], dtype=torch.float16)
+    d['bf16'] = torch.tensor([1.5, -3.0, 1e30], dtype=torch.bfloat16)
+    d['i64'] = torch.tensor([7, -8, 2**40], dtype=torch.int64)
+    d['i32'] = torch.tensor([1, -2], dtype=torch.int32)
+    d['i16'] = torch.tensor([300, -300], dtype=torch.int16)
+    d['i8'] = torch.tensor([-5, 6], dtype=torch.int8)
+    d['u8'] = torch.tensor([0, 255], dtype=torch.uint8)
+    d['b'] = torch.tensor([True, False, True])
+    d['scalar'] = torch.tensor(3.25)
+    d['empty'] = torch.zeros(0, 3)
+    d['param'] = torch.nn.Parameter(torch.ones(2, 2))
+    obj = {
+        'sd': d, 'step': 7, 'lr': np.float64(2e-4), 'n64': np.int64(-3), 'arr': np.arange(6, dtype=np.float32).reshape(2, 3),
+        'arr_f': np.asfortranarray(np.arange(6, dtype=np.int16).reshape(2, 3)), 'dev': torch.device('cpu'),
+        'dtype': torch.float16, 'tup': (1, 2.5, 'x'), 'lst': [None, True, False, b'raw\x00\xff'], 'ikeys': {0: 'a', 5: 'b'},
+        'big': 2**70, 'neg': -123456789, 'float_int': 2.0, 'uni': 'héllo ✓',
+    }
+    torch.save(obj, os.path.join(OUT, 'mixed_zip.pt'))
+    torch.save(obj, os.path.join(OUT, 'mixed_legacy.pt'), _use_new_zipfile_serialization=False)
+    g = {k: summary(v) for k, v in d.items()}
+    json.dump(g, open(os.path.join(OUT, 'mixed_golden.json'), 'w'))
+
+
+if __name__ == '__main__':
+    if os.path.exists(os.path.join(FIX, 'a_ddpmpp.pth')):
+        fixtures_golden()
+    mixed()
