@@ -2,6 +2,7 @@
 
 Uses only torch, numpy and msgpack (no reference-repository code). Run from the repository root:
     /usr/bin/python3 test/data/formats/make_golden.py [/work/shared/fixtures]
+    /usr/bin/python3 test/data/formats/make_golden.py --resave <written-by-ts.pt> <out.pt>
 """
 import collections, json, os, sys
 import numpy as np
@@ -84,7 +85,17 @@ def mixed():
     json.dump(g, open(os.path.join(OUT, 'mixed_golden.json'), 'w'))
 
 
-if __name__ == '__main__':
+def resave(src, dst):
+    """Round-trip check: torch.load a file our TypeScript writer produced, then torch.save it again."""
+    obj = torch.load(src)
+    torch.save(obj, dst)
+    print('re-saved', src, '->', dst, type(obj).__name__)
+
+
+if __name__ == '__main__' and len(sys.argv) == 4 and sys.argv[1] == '--resave':
+    resave(sys.argv[2], sys.argv[3])
+elif __name__ == '__main__':
     if os.path.exists(os.path.join(FIX, 'a_ddpmpp.pth')):
         fixtures_golden()
     mixed()
+

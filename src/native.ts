@@ -1,0 +1,195 @@
+/**
+ * The typed view of the native addon: every native entry point and handle, in one place. Loading is lazy
+ * (libtorch maps ~290 shared libraries, ~0.5 s) and happens once.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DType } from './host-tensor.js';
+
+export type Device = string; // 'cpu' | 'cuda' | `cuda:${number}`
+export type TypedArray =
+  | Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array | Uint16Array;
+
+/** Methods implemented natively on every tensor handle (the TS `Tensor` class wraps them). */
+export declare class NativeTensor {
+  protected constructor();
+  dispose(): void;
+  _unary(op: number): this;
+  _binary(op: number, other: NativeTensor | number | boolean): this;
+  _binaryInplace(op: number, other: NativeTensor | number | boolean): this;
+  _reduce(op: number, dims: number[] | null, keepdim: boolean): this;
+  _axpy(other: NativeTensor, alpha: number): this;
+  _norm(p: number, dims: number[] | null, keepdim: boolean): this;
+  _clamp(min: number | null, max: number | null): this;
+  _matmul(other: NativeTensor): this;
+  _softmax(dim: number, log: boolean): this;
+  _reshape(shape: number[]): this;
+  _view(shape: number[]): this;
+  _expand(shape: number[]): this;
+  _permute(dims: number[]): this;
+  _transpose(dim0: number, dim1: number): this;
+  _flatten(startDim: number, endDim: number): this;
+  _squeeze(dim?: number | null): this;
+  _unsqueeze(dim: number): this;
+  _slice(dim: number, start: number | null, end: number | null, step?: number): this;
+  _select(dim: number, index: number): this;
+  _indexSelect(dim: number, index: NativeTensor): this;
+  _flip(dims: number[]): this;
+  _repeat(repeats: number[]): this;
+  _chunk(chunks: number, dim: number): this[];
+  _contiguous(): this;
+  _clone(): this;
+  _detach(): this;
+  _to(device: Device | null, dtype: DType | null): this;
+  _copyFrom(src: NativeTensor): this;
+  _fill(value: number): this;
+  _item(): number | boolean;
+  _toArray(): TypedArray;
+  _shape(): number[];
+  _dtype(): DType;
+  _device(): Device;
+  _numel(): number;
+  _requiresGrad(): boolean;
+  _setRequiresGrad(on: boolean): this;
+  _grad(): this | null;
+  _zeroGrad(): void;
+  _backward(gradient: NativeTensor | null, retainGraph: boolean, createGraph: boolean): void;
+  _isDisposed(): boolean;
+  _keep(): this;
+}
+
+export declare class NativeGenerator {
+  constructor(seed: number, device?: Device);
+  readonly device: Device;
+  getState(): Uint8Array;
+  setState(state: Uint8Array): void;
+  manualSeed(seed: number): void;
+}
+
+export interface AdamOptions { beta1: number; beta2: number; eps: number; weightDecay: number }
+export interface AdamState<T> { step: number[]; expAvg: T[]; expAvgSq: T[] }
+export declare class NativeAdam {
+  constructor(params: NativeTensor[], options: AdamOptions);
+  step(lr: number): void;
+  stepAsync(lr: number): Promise<void>;
+  zeroGrad(): void;
+  state(): AdamState<NativeTensor>;
+  setState(state: AdamState<NativeTensor>): void;
+  dispose(): void;
+}
+
+/** The module handle of the NCSN++/DDPM++ network (native/module.cc). */
+export declare class NativeNcsnpp {
+  constructor(config: Record<string, unknown>, seed?: number);
+  forward(x: NativeTensor, labels: NativeTensor): NativeTensor;
+  forwardAsync(x: NativeTensor, labels: NativeTensor): Promise<NativeTensor>;
+  train(on: boolean): void;
+  isTraining(): boolean;
+  namedParameters(): [string, NativeTensor][];
+  namedBuffers(): [string, NativeTensor][];
+  stateDictKeys(): string[];
+  to(device: Device): void;
+  numParameters(): number;
+  dispose(): void;
+}
+
+export interface MemoryStats { liveHandles: number; liveBytes: number; openScopes: number }
+
+export interface Addon {
+  NativeTensor: typeof NativeTensor;
+  Generator: typeof NativeGenerator;
+  Adam: typeof NativeAdam;
+  NcsnppModule?: typeof NativeNcsnpp;
+  unaryOps: string[];
+  binaryOps: string[];
+  reduceOps: string[];
+  setTensorClass(cls: Function): void;
+  fromBuffer(data: TypedArray, shape: number[], dtype: DType, device: Device | null): NativeTensor;
+  full(shape: number[], value: number, dtype: DType | null, device: Device | null): NativeTensor;
+  arange(start: number, end: number, step: number, dtype: DType | null, device: Device | null): NativeTensor;
+  linspace(start: number, end: number, steps: number, dtype: DType | null, device: Device | null): NativeTensor;
+  cat(tensors: NativeTensor[], dim: number): NativeTensor;
+  stack(tensors: NativeTensor[], dim: number): NativeTensor;
+  where(cond: NativeTensor, a: NativeTensor | number, b: NativeTensor | number): NativeTensor;
+  autogradGrad(outputs: NativeTensor[], inputs: NativeTensor[], gradOutputs: NativeTensor[] | null,
+    retainGraph: boolean | null, createGraph: boolean, allowUnused: boolean): (NativeTensor | null)[];
+  autogradGradAsync(outputs: NativeTensor[], inputs: NativeTensor[], gradOutputs: NativeTensor[] | null,
+    retainGraph: boolean | null, createGraph: boolean, allowUnused: boolean): Promise<(NativeTensor | null)[]>;
+  backwardAsync(loss: NativeTensor, gradient: NativeTensor | null, retainGraph: boolean): Promise<void>;
+  matmulAsync(a: NativeTensor, b: NativeTensor): Promise<NativeTensor>;
+  setGradEnabled(on: boolean): boolean;
+  isGradEnabled(): boolean;
+  scopeEnter(): number;
+  scopeExit(keep: NativeTensor[]): void;
+  memoryStats(): MemoryStats;
+  randn(shape: number[], dtype: DType | null, device: Device | null, gen: NativeGenerator | null): NativeTensor;
+  rand(shape: number[], dtype: DType | null, device: Device | null, gen: NativeGenerator | null): NativeTensor;
+  rademacher(shape: number[], dtype: DType | null, device: Device | null, gen: NativeGenerator | null): NativeTensor;
+  randint(low: number, high: number, shape: number[], device: Device | null, gen: NativeGenerator | null): NativeTensor;
+  gradNorm(params: NativeTensor[]): NativeTensor;
+  scaleGrads(params: NativeTensor[], factor: NativeTensor | number): void;
+  emaUpdate(shadow: NativeTensor[], params: NativeTensor[], decay: number): void;
+  copyAll(dst: NativeTensor[], src: NativeTensor[]): void;
+  cudaIsAvailable(): boolean;
+  cudaDeviceCount(): number;
+  cudaSynchronize(device?: number): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  manualSeed(seed: number): void;
+  buildInfo(): { torchVersion: string; cuda: boolean; napiVersion: number };
+}
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** Where the two build systems put the addon (cmake-js is primary, node-gyp the fallback). */
+export const ADDON_CANDIDATES = [
+  join(ROOT, 'build-cmake', 'Release', 'scoreflow.node'),
+  join(ROOT, 'build', 'Release', 'scoreflow.node'),
+];
+
+let cached: Addon | undefined;
+
+export class AddonLoadError extends Error {
+  readonly code = 'ERR_ADDON_LOAD';
+}
+
+/** Explains a failed load in terms a user can act on instead of a bare dlopen message. */
+export function explainLoadFailure(path: string | undefined, cause: unknown): string {
+  const msg = cause instanceof Error ? cause.message : String(cause);
+  const lines = ['scoreflow: the native addon could not be loaded.'];
+  if (!path) {
+    lines.push(`No build found (looked for ${ADDON_CANDIDATES.join(', ')}).`,
+      'Fix: run `bash scripts/setup` (installs libtorch from apt if missing, then builds), or `npm run build:native`.');
+  } else if (/libtorch|libc10|libtorch_cpu/.test(msg) && /cannot open shared object/.test(msg)) {
+    lines.push(`libtorch's shared libraries are missing at run time (${msg}).`,
+      'Fix: install Debian\'s libtorch-dev (`sudo apt-get install --no-install-recommends libtorch-dev`), or add the ' +
+      'lib/ folder of the libtorch you built against to LD_LIBRARY_PATH.');
+  } else if (/cuda|cudnn|cublas|nvrtc/i.test(msg) && /cannot open shared object/.test(msg)) {
+    lines.push(`CUDA libraries are missing (${msg}).`,
+      'Fix: run on a machine with the NVIDIA driver and the CUDA runtime that your libtorch was built for, or rebuild ' +
+      'against a CPU libtorch (LIBTORCH_DIR or Debian libtorch-dev) with `npm run build:native`.');
+  } else if (/undefined symbol/.test(msg)) {
+    lines.push(`Symbol mismatch (${msg}).`,
+      'The addon was built against a different libtorch (or C++ ABI) than the one found at run time. Fix: rebuild with ' +
+      '`npm run build:native` in this environment.');
+  } else {
+    lines.push(`Loading ${path} failed: ${msg}`, 'Fix: rebuild with `npm run build:native`.');
+  }
+  return lines.join('\n');
+}
+
+/** Loads the addon once. Sets thread defaults first: Debian's OpenBLAS and libgomp oversubscribe small machines. */
+export function addon(): Addon {
+  if (cached) return cached;
+  process.env.OPENBLAS_NUM_THREADS ??= '1';
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  const path = process.env.SCOREFLOW_ADDON ?? ADDON_CANDIDATES.find((p) => existsSync(p));
+  if (!path) throw new AddonLoadError(explainLoadFailure(undefined, undefined));
+  try {
+    cached = createRequire(import.meta.url)(path) as Addon;
+  } catch (e) {
+    throw new AddonLoadError(explainLoadFailure(path, e), { cause: e });
+  }
+  return cached;
+}
