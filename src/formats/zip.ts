@@ -75,7 +75,8 @@ export class ZipReader {
     if (e.method === 0) out = raw;
     else if (e.method === 8) {
       try {
-        out = zlib.inflateRawSync(raw);
+        const b = zlib.inflateRawSync(raw);
+        out = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
       } catch (err) {
         throw formatError(`zip: cannot inflate '${e.name}': ${(err as Error).message}`, err);
       }

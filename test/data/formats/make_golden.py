@@ -92,10 +92,94 @@ def resave(src, dst):
     print('re-saved', src, '->', dst, type(obj).__name__)
 
 
+def tiny_flax():
+    """A flax-style (score_flow State) msgpack checkpoint of a tiny DDPM++-shaped model, plus the same
+    parameters in torch layout. Module classes are listed by hand here, independently of the TS classifier."""
+    import msgpack
+    rng = np.random.default_rng(0)
+    nf, temb = 4, 8
+    # (flax class, torch local params {name: torch shape})
+    def res(i, o, conv2=False):
+        p = {'GroupNorm_0.weight': [i], 'GroupNorm_0.bias': [i], 'Conv_0.weight': [o, i, 3, 3], 'Conv_0.bias': [o],
+             'Dense_0.weight': [o, temb], 'Dense_0.bias': [o], 'GroupNorm_1.weight': [o], 'GroupNorm_1.bias': [o],
+             'Conv_1.weight': [o, o, 3, 3], 'Conv_1.bias': [o]}
+        if conv2:
+            p.update({'Conv_2.weight': [o, i, 1, 1], 'Conv_2.bias': [o]})
+        return ('ResnetBlockBigGANpp', p)
+    def attn(c):
+        p = {'GroupNorm_0.weight': [c], 'GroupNorm_0.bias': [c]}
+        for k in range(4):
+            p[f'NIN_{k}.W'] = [c, c]; p[f'NIN_{k}.b'] = [c]
+        return ('AttnBlockpp', p)
+    modules = [('Dense', {'weight': [temb, nf], 'bias': [temb]}), ('Dense', {'weight': [temb, temb], 'bias': [temb]}),
+               ('Conv', {'weight': [nf, 3, 3, 3], 'bias': [nf]}), res(4, 4), res(4, 4, True), res(4, 8, True), attn(8),
+               res(8, 8), attn(8), res(8, 8), res(16, 8, True), res(8, 8, True), res(12, 4, True),
+               ('GroupNorm', {'weight': [4], 'bias': [4]}), ('Conv', {'weight': [3, 4, 3, 3], 'bias': [3]})]
+    counters = {}
+    torch_sd = collections.OrderedDict()
+    torch_sd['sigmas'] = torch.linspace(1, 0.1, 5, dtype=torch.float64)
+    flax_params, names = {}, []
+    def to_flax(sub, leaf, arr):
+        kind = sub.rsplit('_', 1)[0] if sub else None
+        if leaf == 'weight' and arr.ndim == 4: return 'kernel', arr.transpose(2, 3, 1, 0)
+        if leaf == 'weight' and arr.ndim == 2: return 'kernel', arr.T
+        if leaf == 'weight' and arr.ndim == 1: return 'scale', arr
+        return leaf, arr
+    for idx, (cls, params) in enumerate(modules):
+        k = counters.get(cls, 0); counters[cls] = k + 1
+        fname = f'{cls}_{k}'; names.append((idx, fname))
+        node = flax_params.setdefault(fname, {})
+        for local, shape in params.items():
+            arr = rng.standard_normal(shape).astype(np.float32)
+            torch_sd[f'all_modules.{idx}.{local}'] = torch.from_numpy(arr.copy())
+            parts = local.split('.')
+            sub, leaf = ('.'.join(parts[:-1]), parts[-1])
+            fl, farr = to_flax(sub, leaf, arr)
+            tgt = node.setdefault(sub, {}) if sub else node
+            tgt[fl] = np.ascontiguousarray(farr)
+    def mapleaves(tree, f):
+        return {k: mapleaves(v, f) if isinstance(v, dict) else f(v) for k, v in tree.items()}
+    ema = mapleaves(flax_params, lambda a: (a * 0.5).astype(np.float32))
+    pstates = mapleaves(flax_params, lambda a: {'grad_ema': (a * 0.1).astype(np.float32), 'grad_sq_ema': (a * a).astype(np.float32)})
+    state = {'step': 12, 'optimizer': {'target': flax_params, 'state': {'step': np.int32(12), 'param_states': pstates}},
+             'lr': np.float64(2e-4), 'model_state': {}, 'ema_rate': 0.999, 'params_ema': ema,
+             'rng': np.array([0, 4000000000], dtype=np.uint32)}
+    def ext(obj):
+        if isinstance(obj, np.ndarray):
+            return msgpack.ExtType(1, msgpack.packb((obj.shape, obj.dtype.name, obj.tobytes('C')), use_bin_type=True))
+        if isinstance(obj, np.generic):
+            a = np.asarray(obj)
+            return msgpack.ExtType(3, msgpack.packb((a.shape, a.dtype.name, a.tobytes('C')), use_bin_type=True))
+        raise TypeError(type(obj))
+    open(os.path.join(OUT, 'tiny_flax_checkpoint'), 'wb').write(msgpack.packb(state, default=ext, strict_types=True, use_bin_type=True))
+    def torchify(tree_fn):
+        out = collections.OrderedDict()
+        for key, t in torch_sd.items():
+            if key == 'sigmas': continue
+            out[key] = tree_fn(t)
+        return out
+    torch.save({'params': torch_sd, 'ema': torchify(lambda t: t * 0.5), 'm': torchify(lambda t: t * 0.1),
+                'v': torchify(lambda t: t * t), 'flax_names': names}, os.path.join(OUT, 'tiny_flax_expected.pt'))
+
+
+def npz_files():
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    b = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.int64, order='F')
+    c = np.array([1.5, -2.0], dtype='>f8')          # big-endian
+    d = np.array([True, False])
+    e = np.array([1, 65535], dtype=np.uint16)
+    f = np.array(3.5, dtype=np.float16)              # 0-d
+    np.savez(os.path.join(OUT, 'plain.npz'), a, b, named=c)
+    np.savez_compressed(os.path.join(OUT, 'compressed.npz'), a=a, b=b, c=c, d=d, e=e, f=f)
+    np.save(os.path.join(OUT, 'fortran.npy'), b)
+
+
 if __name__ == '__main__' and len(sys.argv) == 4 and sys.argv[1] == '--resave':
     resave(sys.argv[2], sys.argv[3])
 elif __name__ == '__main__':
     if os.path.exists(os.path.join(FIX, 'a_ddpmpp.pth')):
         fixtures_golden()
     mixed()
+    tiny_flax()
+    npz_files()
 
