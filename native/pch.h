@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 #include <napi.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>

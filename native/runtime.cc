@@ -147,6 +147,20 @@ static Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Seconds per `a + b` timed inside libtorch alone: the baseline the bridge's per-call overhead is
+// reported against (npm run bench:bridge).
+static Napi::Value TimeAddLoop(const Napi::CallbackInfo& info) {
+  at::Tensor a = UnwrapTensor(info[0], "a");
+  at::Tensor b = UnwrapTensor(info[1], "b");
+  int64_t iters = GetInt(info[2], "iters");
+  auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < iters; ++i) {
+    at::Tensor c = a.add(b);
+  }
+  std::chrono::duration<double> dt = std::chrono::steady_clock::now() - start;
+  return Napi::Number::New(info.Env(), dt.count() / static_cast<double>(iters));
+}
+
 static Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   auto o = Napi::Object::New(info.Env());
   o.Set("torchVersion", Napi::String::New(info.Env(), TORCH_VERSION));
@@ -170,6 +184,7 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   ExportFn(env, exports, "getNumThreads", GetNumThreads);
   ExportFn(env, exports, "manualSeed", ManualSeed);
   ExportFn(env, exports, "buildInfo", BuildInfo);
+  ExportFn(env, exports, "timeAddLoop", TimeAddLoop);
 }
 
 // Modules are optional while the network translation unit is being written.

@@ -139,6 +139,7 @@ export interface Addon {
   getNumThreads(): number;
   manualSeed(seed: number): void;
   buildInfo(): { torchVersion: string; cuda: boolean; napiVersion: number };
+  timeAddLoop(a: NativeTensor, b: NativeTensor, iters: number): number;
 }
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');

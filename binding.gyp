@@ -1,0 +1,28 @@
+{
+  # Fallback build with node-gyp (cmake-js is primary): `npm run build:native:gyp`, output in build/.
+  # Uses the system libtorch (Debian libtorch-dev) unless LIBTORCH_DIR points at another one.
+  "variables": {
+    "torch_dir%": "<!(node -p \"process.env.LIBTORCH_DIR || '/usr'\")",
+    "torch_include%": "<!(node -p \"process.env.LIBTORCH_DIR ? process.env.LIBTORCH_DIR + '/include' : '/usr/include'\")",
+    "torch_lib%": "<!(node -p \"process.env.LIBTORCH_DIR ? process.env.LIBTORCH_DIR + '/lib' : '/usr/lib/' + (process.arch === 'arm64' ? 'aarch64' : 'x86_64') + '-linux-gnu'\")"
+  },
+  "targets": [
+    {
+      "target_name": "scoreflow",
+      "sources": ["<!@(node -p \"require('fs').readdirSync('native').filter(f => f.endsWith('.cc')).map(f => 'native/' + f).join(' ')\")"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native",
+        "<(torch_include)",
+        "<(torch_include)/torch/csrc/api/include"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "SF_WITH_CUDA=0", "_GLIBCXX_USE_CXX11_ABI=1"],
+      # node-gyp adds -fno-rtti and -fno-exceptions, which break libtorch's headers.
+      "cflags!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": ["-std=c++17", "-frtti", "-fexceptions", "-Wno-unused-parameter"],
+      "ldflags": ["-Wl,-z,now", "-Wl,--no-as-needed", "-L<(torch_lib)", "-Wl,-rpath,<(torch_lib)"],
+      "libraries": ["-ltorch", "-ltorch_cpu", "-lc10"]
+    }
+  ]
+}

@@ -1,0 +1,294 @@
+// N-API binding of the NCSN++/DDPM++ network (ncsnpp.h): class `NcsnppModule`.
+//
+//   new NcsnppModule(config, seed?)   config: plain object, reference snake_case names (top level, or
+//                                     under `model` / `data` as in the reference config layout); missing
+//                                     fields take the cifar10 DDPM++ defaults; unknown fields are ignored.
+//                                     seed: the reference initialisation drawn from a fresh generator
+//                                     seeded with it (= torch.manual_seed(seed) + the PyTorch
+//                                     constructor); without it, libtorch's default CPU generator.
+//   forward(x, labels) -> Tensor      grad flows when grad mode is on and x / parameters require grad
+//   forwardAsync(x, labels) -> Promise<Tensor>   on libuv's pool, caller's grad mode re-established
+//   train(on), isTraining()
+//   namedParameters() -> [name, Tensor][]  (reference order; handles share storage with the parameters)
+//   namedBuffers() -> [name, Tensor][]     (`sigmas`, float64)
+//   stateDict() -> [name, Tensor][]        (PyTorch state_dict order: sigmas first)
+//   stateDictKeys() -> string[]
+//   to(device), device(), numParameters()
+//   setDropoutSeed(seed | null)            model-owned dropout generator for train mode (null: default)
+//   dispose()                              idempotent; any other call afterwards throws ERR_DISPOSED
+// Every entry converts all C++ exceptions into JS errors with a `code`.
+#include "pch.h"
+#include "common.h"
+#include "async.h"
+#include "ncsnpp.h"
+
+namespace sf {
+namespace {
+
+// Looks a config field up at the top level, then under `model`, then under `data`.
+class ConfigReader {
+ public:
+  explicit ConfigReader(const Napi::Object& o) : top_(o) {
+    for (const char* sub : {"model", "data"}) {
+      if (o.Has(sub)) {
+        Napi::Value v = o.Get(sub);
+        if (v.IsObject() && !v.IsArray()) subs_.push_back(v.As<Napi::Object>());
+      }
+    }
+  }
+  // Returns undefined when absent (or null/undefined).
+  Napi::Value Find(const char* key) const {
+    if (top_.Has(key)) {
+      Napi::Value v = top_.Get(key);
+      if (!v.IsUndefined() && !v.IsNull()) return v;
+    }
+    for (const auto& s : subs_) {
+      if (s.Has(key)) {
+        Napi::Value v = s.Get(key);
+        if (!v.IsUndefined() && !v.IsNull()) return v;
+      }
+    }
+    return top_.Env().Undefined();
+  }
+  void Int(const char* key, int64_t& out) const {
+    Napi::Value v = Find(key);
+    if (!v.IsUndefined()) out = GetInt(v, Name(key).c_str());
+  }
+  void Num(const char* key, double& out) const {
+    Napi::Value v = Find(key);
+    if (!v.IsUndefined()) out = GetNumber(v, Name(key).c_str());
+  }
+  void Bool(const char* key, bool& out) const {
+    Napi::Value v = Find(key);
+    if (!v.IsUndefined()) out = GetBool(v, Name(key).c_str());
+  }
+  void Str(const char* key, std::string& out) const {
+    Napi::Value v = Find(key);
+    if (!v.IsUndefined()) out = GetString(v, Name(key).c_str());
+  }
+  void IntList(const char* key, std::vector<int64_t>& out) const {
+    Napi::Value v = Find(key);
+    if (!v.IsUndefined()) out = GetIntList(v, Name(key).c_str());
+  }
+  void NumList(const char* key, std::vector<double>& out) const {
+    Napi::Value v = Find(key);
+    if (v.IsUndefined()) return;
+    const std::string n = Name(key);
+    if (!v.IsArray()) ThrowArg(n + ": expected an array of numbers");
+    auto arr = v.As<Napi::Array>();
+    out.assign(arr.Length(), 0.0);
+    for (uint32_t i = 0; i < arr.Length(); ++i) out[i] = GetNumber(arr.Get(i), n.c_str());
+  }
+
+ private:
+  static std::string Name(const char* key) { return std::string("config.") + key; }
+  Napi::Object top_;
+  std::vector<Napi::Object> subs_;
+};
+
+NcsnppConfig ReadConfig(const Napi::Value& v) {
+  if (!v.IsObject() || v.IsArray()) ThrowArg("NcsnppModule: config must be a plain object");
+  ConfigReader r(v.As<Napi::Object>());
+  NcsnppConfig c;
+  r.Int("nf", c.nf);
+  r.IntList("ch_mult", c.ch_mult);
+  r.Int("num_res_blocks", c.num_res_blocks);
+  r.IntList("attn_resolutions", c.attn_resolutions);
+  r.Num("dropout", c.dropout);
+  r.Bool("resamp_with_conv", c.resamp_with_conv);
+  r.Bool("conditional", c.conditional);
+  r.Bool("fir", c.fir);
+  r.NumList("fir_kernel", c.fir_kernel);
+  r.Bool("skip_rescale", c.skip_rescale);
+  r.Str("resblock_type", c.resblock_type);
+  r.Str("progressive", c.progressive);
+  r.Str("progressive_input", c.progressive_input);
+  r.Str("progressive_combine", c.progressive_combine);
+  r.Num("init_scale", c.init_scale);
+  r.Str("embedding_type", c.embedding_type);
+  r.Num("fourier_scale", c.fourier_scale);
+  r.Bool("scale_by_sigma", c.scale_by_sigma);
+  r.Str("nonlinearity", c.nonlinearity);
+  r.Num("sigma_min", c.sigma_min);
+  r.Num("sigma_max", c.sigma_max);
+  r.Int("num_scales", c.num_scales);
+  r.Bool("centered", c.centered);
+  r.Int("image_size", c.image_size);
+  r.Int("num_channels", c.num_channels);
+  r.Bool("fourier_log_label", c.fourier_log_label);
+  r.Bool("trainable_embedding", c.trainable_embedding);
+  return c;
+}
+
+c10::optional<uint64_t> ReadSeed(const Napi::Value& v, const char* name) {
+  if (v.IsUndefined() || v.IsNull()) return c10::nullopt;
+  int64_t s = GetInt(v, name);
+  if (s < 0) ThrowArg(std::string(name) + ": expected a non-negative integer");
+  return static_cast<uint64_t>(s);
+}
+
+Napi::Array Pairs(Napi::Env env, const std::vector<std::pair<std::string, at::Tensor>>& entries) {
+  Napi::Array out = Napi::Array::New(env, entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    Napi::Array pair = Napi::Array::New(env, 2);
+    pair.Set(uint32_t(0), Napi::String::New(env, entries[i].first));
+    pair.Set(uint32_t(1), WrapTensor(env, entries[i].second));
+    out.Set(static_cast<uint32_t>(i), pair);
+  }
+  return out;
+}
+
+template <typename Dict>
+std::vector<std::pair<std::string, at::Tensor>> ToVec(const Dict& d) {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  out.reserve(d.size());
+  for (const auto& kv : d) out.emplace_back(kv.key(), kv.value());
+  return out;
+}
+
+class NcsnppModule : public Napi::ObjectWrap<NcsnppModule> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NcsnppModule",
+                       {
+                           InstanceMethod<&NcsnppModule::Forward>("forward"),
+                           InstanceMethod<&NcsnppModule::ForwardAsync>("forwardAsync"),
+                           InstanceMethod<&NcsnppModule::Train>("train"),
+                           InstanceMethod<&NcsnppModule::IsTraining>("isTraining"),
+                           InstanceMethod<&NcsnppModule::NamedParameters>("namedParameters"),
+                           InstanceMethod<&NcsnppModule::NamedBuffers>("namedBuffers"),
+                           InstanceMethod<&NcsnppModule::StateDict>("stateDict"),
+                           InstanceMethod<&NcsnppModule::StateDictKeys>("stateDictKeys"),
+                           InstanceMethod<&NcsnppModule::To>("to"),
+                           InstanceMethod<&NcsnppModule::DeviceJs>("device"),
+                           InstanceMethod<&NcsnppModule::NumParameters>("numParameters"),
+                           InstanceMethod<&NcsnppModule::SetDropoutSeed>("setDropoutSeed"),
+                           InstanceMethod<&NcsnppModule::Dispose>("dispose"),
+                           InstanceMethod<&NcsnppModule::IsDisposed>("isDisposed"),
+                       });
+  }
+
+  explicit NcsnppModule(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NcsnppModule>(info) {
+    try {
+      NcsnppConfig cfg = ReadConfig(info[0]);
+      auto seed = ReadSeed(info[1], "seed");
+      net_ = std::make_shared<NCSNpp>(cfg, seed);
+    } catch (...) {
+      throw ToJsError(info.Env(), std::current_exception());
+    }
+  }
+
+ private:
+  NCSNpp& Net() {
+    if (!net_) ThrowDisposed("NcsnppModule: the module was disposed");
+    return *net_;
+  }
+
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      NCSNpp& net = Net();
+      const at::Tensor& x = UnwrapTensor(info[0], "x");
+      const at::Tensor& labels = UnwrapTensor(info[1], "labels");
+      return WrapTensor(info.Env(), net.forward(x, labels));
+    });
+  }
+
+  Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      Net();
+      std::shared_ptr<NCSNpp> net = net_;  // keeps the module alive even if JS disposes it meanwhile
+      at::Tensor x = UnwrapTensor(info[0], "x");
+      at::Tensor labels = UnwrapTensor(info[1], "labels");
+      return TensorJob::Run(
+          info.Env(),
+          [net, x, labels]() { return std::vector<at::Tensor>{net->forward(x, labels)}; },
+          /*single=*/true);
+    });
+  }
+
+  Napi::Value Train(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      bool on = info.Length() == 0 || info[0].IsUndefined() ? true : GetBool(info[0], "on");
+      Net().train(on);
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value IsTraining(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), Net().is_training()); });
+  }
+
+  Napi::Value NamedParameters(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      return Pairs(info.Env(), ToVec(Net().named_parameters(true)));
+    });
+  }
+
+  Napi::Value NamedBuffers(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value { return Pairs(info.Env(), ToVec(Net().named_buffers(true))); });
+  }
+
+  Napi::Value StateDict(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value { return Pairs(info.Env(), Net().StateDictEntries()); });
+  }
+
+  Napi::Value StateDictKeys(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      auto entries = Net().StateDictEntries();
+      Napi::Array out = Napi::Array::New(info.Env(), entries.size());
+      for (size_t i = 0; i < entries.size(); ++i)
+        out.Set(static_cast<uint32_t>(i), Napi::String::New(info.Env(), entries[i].first));
+      return out;
+    });
+  }
+
+  Napi::Value To(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      NCSNpp& net = Net();
+      c10::Device dev = GetDevice(info[0], "device");
+      net.to(dev);
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value DeviceJs(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      return Napi::String::New(info.Env(), DeviceName(Net().device()));
+    });
+  }
+
+  Napi::Value NumParameters(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      return Napi::Number::New(info.Env(), static_cast<double>(Net().NumParameters()));
+    });
+  }
+
+  Napi::Value SetDropoutSeed(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      NCSNpp& net = Net();
+      net.SetDropoutSeed(ReadSeed(info[0], "seed"));
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      net_.reset();
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), !net_);
+  }
+
+  std::shared_ptr<NCSNpp> net_;
+};
+
+}  // namespace
+
+void InitModules(Napi::Env env, Napi::Object exports) {
+  exports.Set("NcsnppModule", NcsnppModule::Define(env));
+}
+
+}  // namespace sf
