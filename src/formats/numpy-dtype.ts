@@ -103,6 +103,7 @@ function fortranToC(bytes: Uint8Array, shape: number[], itemsize: number): Uint8
 
 /** Builds a HostTensor from raw numpy array bytes (any byte order; C or Fortran order). */
 export function hostTensorFromNumpy(t: NumpyType, shape: number[], raw: Uint8Array, fortranOrder = false): HostTensor {
+  const dtype = hostDTypeOf(t);
   const n = numel(shape);
   if (t.itemsize <= 0) throw formatError('numpy array with a zero-size dtype');
   if (raw.length < n * t.itemsize) {
@@ -111,7 +112,6 @@ export function hostTensorFromNumpy(t: NumpyType, shape: number[], raw: Uint8Arr
   let bytes = raw.subarray(0, n * t.itemsize);
   if (t.bigEndian && t.itemsize > 1) bytes = byteSwap(bytes, t.itemsize);
   if (fortranOrder && shape.length > 1) bytes = fortranToC(bytes, shape, t.itemsize);
-  const dtype = hostDTypeOf(t);
   if (t.kind === 'u' && t.itemsize === 2) {
     const src = new Uint16Array(hostDataFromBytes('float16', bytes).buffer);
     return { dtype, shape: [...shape], data: Int32Array.from(src) };
