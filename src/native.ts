@@ -82,17 +82,23 @@ export declare class NativeAdam {
 
 /** The module handle of the NCSN++/DDPM++ network (native/module.cc). */
 export declare class NativeNcsnpp {
-  constructor(config: Record<string, unknown>, seed?: number);
+  /** `config`: model fields at the top level or under `model` / `data` (a whole Config works). */
+  constructor(config: object, seed?: number);
   forward(x: NativeTensor, labels: NativeTensor): NativeTensor;
   forwardAsync(x: NativeTensor, labels: NativeTensor): Promise<NativeTensor>;
   train(on: boolean): void;
   isTraining(): boolean;
   namedParameters(): [string, NativeTensor][];
   namedBuffers(): [string, NativeTensor][];
+  /** Parameters and buffers in the reference's state_dict order. */
+  stateDict(): [string, NativeTensor][];
   stateDictKeys(): string[];
   to(device: Device): void;
+  device(): Device;
   numParameters(): number;
+  setDropoutSeed(seed: number): void;
   dispose(): void;
+  isDisposed(): boolean;
 }
 
 export interface MemoryStats { liveHandles: number; liveBytes: number; openScopes: number }

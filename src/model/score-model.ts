@@ -1,0 +1,109 @@
+/**
+ * The NCSN++/DDPM++ score network as a TS object: construction from a validated config, forward passes,
+ * parameters in the reference order, and state dicts that load the references' checkpoints.
+ */
+import { addon, type Device, type NativeNcsnpp } from '../native.js';
+import type { Config, DeepReadonly } from '../config/index.js';
+import type { HostTensor } from '../host-tensor.js';
+import { ScoreflowError } from '../errors.js';
+import { fromHost, type Tensor } from '../tensor.js';
+import { noGrad } from '../autograd.js';
+
+export interface LoadReport { missing: string[]; unexpected: string[]; mismatched: { key: string; expected: number[]; received: number[] }[] }
+
+type AnyTensor = Tensor | HostTensor;
+const isDevice = (t: AnyTensor): t is Tensor => typeof (t as Tensor).dispose === 'function';
+
+export class ScoreModel {
+  private readonly net: NativeNcsnpp;
+  private params?: [string, Tensor][];
+
+  /** Builds the network with the reference initialisation, seeded by `seed` for reproducibility. */
+  constructor(readonly config: DeepReadonly<Config>, opts: { seed?: number; device?: Device } = {}) {
+    const Ctor = addon().NcsnppModule;
+    if (!Ctor) throw new ScoreflowError('ERR_TORCH', 'this build of the addon has no NCSN++ module; rebuild with npm run build:native');
+    this.net = new Ctor(config, opts.seed ?? config.seed);
+    if (opts.device && opts.device !== 'cpu') this.net.to(opts.device);
+  }
+
+  forward(x: Tensor, labels: Tensor): Tensor { return this.net.forward(x, labels) as Tensor; }
+  /** The forward pass on libuv's thread pool (the JS thread stays free for data loading and logging). */
+  forwardAsync(x: Tensor, labels: Tensor): Promise<Tensor> { return this.net.forwardAsync(x, labels) as Promise<Tensor>; }
+
+  train(on = true): this { this.net.train(on); return this; }
+  eval(): this { return this.train(false); }
+  get training(): boolean { return this.net.isTraining(); }
+  get device(): Device { return this.net.device(); }
+  to(device: Device): this {
+    this.net.to(device);
+    this.params = undefined;
+    return this;
+  }
+  numParameters(): number { return this.net.numParameters(); }
+  /** Seeds dropout's random stream (training runs resume bit for bit). */
+  setDropoutSeed(seed: number): void { this.net.setDropoutSeed(seed); }
+
+  /** Trainable parameters with their reference names, in `model.parameters()` order (live views). */
+  namedParameters(): [string, Tensor][] {
+    if (!this.params) this.params = (this.net.namedParameters() as [string, Tensor][]).map(([n, t]) => [n, t.keep()]);
+    return this.params;
+  }
+  parameters(): Tensor[] { return this.namedParameters().map(([, t]) => t); }
+
+  /** Parameters and buffers in the reference's state_dict order (live views; dispose when done). */
+  stateDict(): Map<string, Tensor> {
+    return new Map((this.net.stateDict() as [string, Tensor][]).map(([n, t]) => [n, t.keep()]));
+  }
+
+  /**
+   * Copies `sd` into the network. Reports keys that are missing, unexpected, or of the wrong shape; with
+   * `strict` (default) any of those is an ERR_STATE_DICT error naming them, and nothing is changed.
+   */
+  loadStateDict(sd: Map<string, AnyTensor>, opts: { strict?: boolean } = {}): LoadReport {
+    const own = this.stateDict();
+    try {
+      const report: LoadReport = { missing: [], unexpected: [], mismatched: [] };
+      for (const key of own.keys()) if (!sd.has(key)) report.missing.push(key);
+      for (const [key, t] of sd) {
+        const mine = own.get(key);
+        if (!mine) report.unexpected.push(key);
+        else if (mine.shape.join() !== t.shape.join()) report.mismatched.push({ key, expected: mine.shape, received: [...t.shape] });
+      }
+      const problems = report.missing.length + report.unexpected.length + report.mismatched.length;
+      if ((opts.strict ?? true) && problems > 0) throw new ScoreflowError('ERR_STATE_DICT', describeReport(report));
+      noGrad(() => {
+        for (const [key, t] of sd) {
+          const mine = own.get(key);
+          if (!mine || report.mismatched.some((m) => m.key === key)) continue;
+          if (isDevice(t)) mine.copy_(t);
+          else {
+            const src = fromHost(t);
+            mine.copy_(src);
+            src.dispose();
+          }
+        }
+      });
+      return report;
+    } finally {
+      for (const t of own.values()) t.dispose();
+    }
+  }
+
+  dispose(): void {
+    for (const [, t] of this.params ?? []) t.dispose();
+    this.params = undefined;
+    this.net.dispose();
+  }
+}
+
+export function describeReport(r: LoadReport): string {
+  const parts: string[] = [];
+  const list = (xs: string[]) => xs.slice(0, 8).join(', ') + (xs.length > 8 ? ` … (${xs.length} in all)` : '');
+  if (r.missing.length) parts.push(`missing keys: ${list(r.missing)}`);
+  if (r.unexpected.length) parts.push(`unexpected keys: ${list(r.unexpected)}`);
+  if (r.mismatched.length) {
+    parts.push('shape mismatches: ' + r.mismatched.slice(0, 8)
+      .map((m) => `${m.key} expected [${m.expected}] received [${m.received}]`).join('; '));
+  }
+  return `state dict does not match the model: ${parts.join('; ')}`;
+}
