@@ -5,5 +5,5 @@ export { validateConfig, checkKeys, crossChecks, deepFreeze, ncsnppGroupNormChan
 export { parseOverrides, parseOverrideValue, applyOverrides, type Override } from './overrides.js';
 export {
   loadConfig, configFromObject, cloneConfig, listConfigs, resolveConfigTree, resolveConfigRef, deepMerge,
-  DEFAULT_CONFIGS_DIR, type LoadOptions, type ResolvedConfig,
+  DEFAULT_CONFIGS_DIR, type LoadOptions, type ResolvedConfig, type ConfigOrigins,
 } from './load.js';

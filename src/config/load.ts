@@ -103,8 +103,18 @@ function readConfigFile(path: string): Record<string, unknown> {
   return raw;
 }
 
+/** Where each leaf value came from: 'section.key' (or 'seed') → file path or override argument. */
+export type ConfigOrigins = Map<string, string>;
+
+function recordOrigins(layer: Record<string, unknown>, origin: string, origins: ConfigOrigins): void {
+  for (const [k, v] of Object.entries(layer)) {
+    if (isPlainObject(v)) for (const f of Object.keys(v)) origins.set(`${k}.${f}`, origin);
+    else origins.set(k, origin);
+  }
+}
+
 /** Resolves the `extends` chain of a file and returns the merged (unvalidated) tree. */
-export function resolveConfigTree(ref: string, opts: LoadOptions = {}): Record<string, unknown> {
+export function resolveConfigTree(ref: string, opts: LoadOptions = {}, origins?: ConfigOrigins): Record<string, unknown> {
   const configsDir = opts.configsDir ?? DEFAULT_CONFIGS_DIR;
   const chain: string[] = [];
   const layers: Record<string, unknown>[] = [];
@@ -120,8 +130,27 @@ export function resolveConfigTree(ref: string, opts: LoadOptions = {}): Record<s
     current = resolveConfigRef(typeof parent === 'string' ? parent : 'defaults', { configsDir, relativeTo: dirname(current) });
   }
   const tree = clone(DEFAULT_CONFIG) as unknown as Record<string, unknown>;
-  for (let i = layers.length - 1; i >= 0; i--) deepMerge(tree, layers[i]!);
+  for (let i = layers.length - 1; i >= 0; i--) {
+    deepMerge(tree, layers[i]!);
+    if (origins) recordOrigins(layers[i]!, chain[i]!, origins);
+  }
   return tree;
+}
+
+/** Appends "(set in <file>)" / "(set by override ...)" to issues about a field whose value came from there. */
+function annotate(e: unknown, origins: ConfigOrigins): never {
+  if (!(e instanceof ConfigError)) throw e;
+  const issues = e.issues.map((m) => {
+    const k = /^config\.([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)?):/.exec(m)?.[1];
+    const o = k !== undefined ? origins.get(k) : undefined;
+    return o ? `${m} (${o.startsWith('override') ? 'set by' : 'set in'} ${o})` : m;
+  });
+  const head = issues.length === 1 ? issues[0]! : `${e.message.split('\n')[0]}\n  ${issues.join('\n  ')}`;
+  throw new ConfigError(head, issues);
+}
+
+function overrideOrigins(overrides: ReturnType<typeof parseOverrides>, origins: ConfigOrigins): void {
+  for (const o of overrides) origins.set(o.path.join('.'), `override ${JSON.stringify(o.arg)}`);
 }
 
 /**
@@ -130,9 +159,16 @@ export function resolveConfigTree(ref: string, opts: LoadOptions = {}): Record<s
  * deeply frozen. Throws ConfigError (code 'ERR_CONFIG').
  */
 export function loadConfig(nameOrPath: string, overrides: readonly string[] = [], opts: LoadOptions = {}): ResolvedConfig {
-  const tree = resolveConfigTree(nameOrPath, opts);
-  applyOverrides(tree, parseOverrides(overrides));
-  return deepFreeze(validateConfig(tree, nameOrPath));
+  const origins: ConfigOrigins = new Map();
+  const tree = resolveConfigTree(nameOrPath, opts, origins);
+  const parsed = parseOverrides(overrides);
+  applyOverrides(tree, parsed);
+  overrideOrigins(parsed, origins);
+  try {
+    return deepFreeze(validateConfig(tree, nameOrPath));
+  } catch (e) {
+    return annotate(e, origins);
+  }
 }
 
 /** Validates and freezes a config object given in code (e.g. one read back from a checkpoint's folder). */
@@ -141,10 +177,18 @@ export function configFromObject(obj: unknown, overrides: readonly string[] = []
   const { extends: parent, ...rest } = obj;
   const issues = checkKeys(rest, undefined, false);
   if (issues.length) throw new ConfigError(issues.length === 1 ? issues[0]! : `invalid config:\n  ${issues.join('\n  ')}`, issues);
-  const tree = typeof parent === 'string' ? resolveConfigTree(parent) : (clone(DEFAULT_CONFIG) as unknown as Record<string, unknown>);
+  const origins: ConfigOrigins = new Map();
+  const tree = typeof parent === 'string' ? resolveConfigTree(parent, {}, origins) : (clone(DEFAULT_CONFIG) as unknown as Record<string, unknown>);
   deepMerge(tree, clone(rest));
-  applyOverrides(tree, parseOverrides(overrides));
-  return deepFreeze(validateConfig(tree));
+  recordOrigins(rest, 'the given object', origins);
+  const parsed = parseOverrides(overrides);
+  applyOverrides(tree, parsed);
+  overrideOrigins(parsed, origins);
+  try {
+    return deepFreeze(validateConfig(tree));
+  } catch (e) {
+    return annotate(e, origins);
+  }
 }
 
 /** A mutable deep copy of a resolved config (for code that wants to tweak one in memory). */

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -209,6 +209,15 @@ describe('overrides', () => {
     expect(e.message).toContain('missing value');
   });
 
+  it('errors say which override or file set the bad value', () => {
+    let e = configError(() => loadConfig('fmnist_small', ['--config.training.batch_size=0']));
+    expect(e.message).toBe('config.training.batch_size: expected an integer >= 1, received 0 (number) (set by override "--config.training.batch_size=0")');
+    const dir = mkdtempSync(join(tmpdir(), 'scoreflow-cfg-'));
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ extends: 'fmnist_small', model: { dropout: 1.5 } }));
+    e = configError(() => loadConfig(join(dir, 'bad.json')));
+    expect(e.message).toContain(`config.model.dropout: expected a finite number >= 0 and < 1, received 1.5 (number) (set in ${join(dir, 'bad.json')})`);
+  });
+
   it('cross-field checks', () => {
     let e = configError(() => loadConfig('fmnist_small', ['--config.training.importance_weighting=true']));
     expect(e.message).toContain('likelihood_weighting');
@@ -293,6 +302,14 @@ describe('validation and files', () => {
     writeFileSync(join(dir, 'bad.json'), '{ "extends": "base", ');
     expect(configError(() => loadConfig('bad', [], { configsDir: dir })).message).toContain('not valid JSON');
     expect(configError(() => loadConfig('nope', [], { configsDir: dir })).message).toContain('available configs');
+  });
+
+  it.skipIf(!existsSync('/work/shared/fixtures/a_ddpmpp.json'))('accepts the reference fixture config (score_sde_pytorch layout)', () => {
+    const fx = JSON.parse(readFileSync('/work/shared/fixtures/a_ddpmpp.json', 'utf8')) as { config: Record<string, unknown> };
+    const { name: _name, ...cfg } = fx.config;
+    const c = configFromObject(cfg);
+    expect(c.model).toMatchObject({ nf: 16, ch_mult: [1, 2, 2], num_res_blocks: 2, attn_resolutions: [16] });
+    expect(c.device).toBe('cpu');
   });
 
   it('configFromObject fills from defaults or an extends name', () => {
