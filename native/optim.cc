@@ -149,13 +149,14 @@ class AdamHandle : public Napi::ObjectWrap<AdamHandle> {
 };
 
 // Global L2 norm of the gradients of `params` (parameters without gradients are skipped), as a 0-d
-// tensor so the clipping factor can be computed without a host synchronisation.
+// tensor so the clipping factor can be computed without a host synchronisation. Same reduction order
+// and dtype as torch.nn.utils.clip_grad_norm_ (norm of the per-tensor norms).
 static Napi::Value GradNorm(const Napi::CallbackInfo& info) {
   auto params = UnwrapTensorList(info[0], "params");
   std::vector<at::Tensor> norms;
   for (auto& p : params)
-    if (p.grad().defined()) norms.push_back(p.grad().detach().norm(2).to(at::kDouble));
-  if (norms.empty()) return WrapTensor(info.Env(), at::zeros({}, at::kDouble));
+    if (p.grad().defined()) norms.push_back(p.grad().detach().norm(2));
+  if (norms.empty()) return WrapTensor(info.Env(), at::zeros({}));
   return WrapTensor(info.Env(), at::stack(norms).norm(2));
 }
 

@@ -103,7 +103,7 @@ export function describeReport(r: LoadReport): string {
   if (r.unexpected.length) parts.push(`unexpected keys: ${list(r.unexpected)}`);
   if (r.mismatched.length) {
     parts.push('shape mismatches: ' + r.mismatched.slice(0, 8)
-      .map((m) => `${m.key} expected [${m.expected}] received [${m.received}]`).join('; '));
+      .map((m) => `${m.key} expected [${m.expected.join(', ')}] received [${m.received.join(', ')}]`).join('; '));
   }
   return `state dict does not match the model: ${parts.join('; ')}`;
 }
