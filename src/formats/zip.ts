@@ -185,6 +185,11 @@ export interface ZipWriteOptions {
    * so storages can be memory-mapped). 0 disables padding.
    */
   align?: number;
+  /**
+   * Sizes/offsets/counts from this value up use zip64 records. Only tests lower it (to exercise zip64
+   * without writing 4 GiB); the default is the format's 32-bit limit.
+   */
+  zip64Limit?: number;
 }
 
 class Chunks {
@@ -205,6 +210,7 @@ function le(size: number): { buf: Uint8Array; view: DataView } {
 export function writeZip(entries: ZipWriteEntry[], options: ZipWriteOptions = {}): Uint8Array {
   const method = options.method === 'deflate' ? 8 : 0;
   const align = options.align ?? 0;
+  const limit = Math.min(options.zip64Limit ?? U32_MAX, U32_MAX);
   const encoder = new TextEncoder();
   const out = new Chunks();
   const central = new Chunks();
@@ -213,8 +219,8 @@ export function writeZip(entries: ZipWriteEntry[], options: ZipWriteOptions = {}
     const data = method === 8 ? new Uint8Array(zlib.deflateRawSync(entry.data)) : entry.data;
     const crc = crc32(entry.data);
     const offset = out.length;
-    const big = entry.data.length >= U32_MAX || data.length >= U32_MAX;
-    const bigOffset = offset >= U32_MAX;
+    const big = entry.data.length >= limit || data.length >= limit;
+    const bigOffset = offset >= limit;
     // Local zip64 extra: uncompressed + compressed sizes (both, per the spec, when either is present).
     const localZip64 = big ? 20 : 0;
     let padding = 0;
@@ -283,7 +289,7 @@ export function writeZip(entries: ZipWriteEntry[], options: ZipWriteOptions = {}
   for (const c of central.parts) out.push(c);
   const cdSize = central.length;
   const count = entries.length;
-  const need64 = count >= U16_MAX || cdOffset >= U32_MAX || cdSize >= U32_MAX;
+  const need64 = count >= Math.min(U16_MAX, limit) || cdOffset >= limit || cdSize >= limit;
   if (need64) {
     const recOffset = out.length;
     const { buf: r, view: rv } = le(56);

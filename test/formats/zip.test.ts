@@ -44,6 +44,23 @@ describe('zip', () => {
     expect(z.read('a.npy').length).toBeGreaterThan(48);
   });
 
+  it('reads zip64 records (Python zipfile with lowered limits)', () => {
+    const z = readZip(readFileSync(join(DATA, 'zip64.zip')));
+    expect(z.entries.map((e) => [e.name, e.size])).toEqual([['entry0.bin', 256], ['entry1.bin', 512], ['entry2.bin', 768]]);
+    expect(z.read('entry2.bin')[257]).toBe(1);
+  });
+
+  it('writes zip64 records when sizes/offsets pass the limit', () => {
+    const entries = [0, 1, 2].map((i) => ({ name: `e${i}`, data: new Uint8Array(150 * (i + 1)).fill(i + 1) }));
+    const bytes = writeZip(entries, { zip64Limit: 100, align: 64 });
+    const view = new DataView(bytes.buffer);
+    const eocd = bytes.length - 22;
+    expect(view.getUint32(eocd + 16, true)).toBe(0xffffffff); // central directory offset deferred to zip64
+    expect(view.getUint32(eocd - 20, true)).toBe(0x07064b50); // zip64 locator
+    const z = readZip(bytes);
+    for (const e of entries) expect(z.read(e.name)).toEqual(e.data);
+  });
+
   it('reports truncated, corrupted and non-zip input as ERR_FORMAT', () => {
     const bytes = writeZip([{ name: 'x', data: enc.encode('hello world') }]);
     expectFormatError(() => readZip(bytes.subarray(0, bytes.length - 10)), /truncated zip/);

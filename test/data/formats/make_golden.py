@@ -174,6 +174,19 @@ def npz_files():
     np.save(os.path.join(OUT, 'fortran.npy'), b)
 
 
+def zip64_file():
+    """A small archive that still uses zip64 records (zipfile's limits lowered), for the zip64 reader path."""
+    import zipfile
+    old = zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT
+    zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT = 100, 2
+    try:
+        with zipfile.ZipFile(os.path.join(OUT, 'zip64.zip'), 'w', zipfile.ZIP_STORED) as z:
+            for i in range(3):
+                z.writestr(f'entry{i}.bin', bytes(range(256)) * (i + 1))
+    finally:
+        zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT = old
+
+
 if __name__ == '__main__' and len(sys.argv) == 4 and sys.argv[1] == '--resave':
     resave(sys.argv[2], sys.argv[3])
 elif __name__ == '__main__':
@@ -182,4 +195,5 @@ elif __name__ == '__main__':
     mixed()
     tiny_flax()
     npz_files()
+    zip64_file()
 
