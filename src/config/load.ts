@@ -5,7 +5,7 @@
  * A name resolves to `<configsDir>/<name>.json` (names may contain '/', e.g. `score_flow/vp/cifar10_ddpmpp_continuous`);
  * a path (absolute, or starting with ./ or ../, or ending in .json) is taken as is — relative to the file
  * that extends it, or to the working directory for the top-level call. `defaults` (or a missing `extends`)
- * is the built-in DEFAULT_CONFIG.
+ * is the built-in DEFAULT_CONFIG. Keys named `$comment` or starting with `//` are comments and ignored.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -98,9 +98,22 @@ function readConfigFile(path: string): Record<string, unknown> {
   if ('extends' in raw && typeof raw.extends !== 'string') {
     throw new ConfigError(`config file ${path}: "extends" must be a string (a config name, a path, or "defaults"), received ${JSON.stringify(raw.extends)}`);
   }
+  stripComments(raw);
   const issues = checkKeys(raw, path, true);
   if (issues.length) throw new ConfigError(issues.length === 1 ? issues[0]! : `invalid config file ${path}:\n  ${issues.join('\n  ')}`, issues);
   return raw;
+}
+
+/** Keys `$comment` or starting with `//` (at the top level or in a section) are comments: dropped. */
+export function isCommentKey(k: string): boolean {
+  return k === '$comment' || k.startsWith('//');
+}
+
+function stripComments(o: Record<string, unknown>): void {
+  for (const k of Object.keys(o)) {
+    if (isCommentKey(k)) delete o[k];
+    else if (isPlainObject(o[k])) stripComments(o[k] as Record<string, unknown>);
+  }
 }
 
 /** Where each leaf value came from: 'section.key' (or 'seed') → file path or override argument. */

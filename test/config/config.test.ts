@@ -275,7 +275,7 @@ describe('validation and files', () => {
   it('resolves extends chains by name and relative path, and detects cycles', () => {
     const dir = mkdtempSync(join(tmpdir(), 'scoreflow-cfg-'));
     mkdirSync(join(dir, 'sub'));
-    writeFileSync(join(dir, 'base.json'), JSON.stringify({ extends: 'defaults', training: { batch_size: 32 }, model: { nf: 64 } }));
+    writeFileSync(join(dir, 'base.json'), JSON.stringify({ $comment: 'c', extends: 'defaults', training: { batch_size: 32, '// why': 'comment' }, model: { nf: 64 } }));
     writeFileSync(join(dir, 'sub', 'mid.json'), JSON.stringify({ extends: '../base.json', training: { n_iters: 10 }, model: { ch_mult: [1, 2] } }));
     writeFileSync(join(dir, 'leaf.json'), JSON.stringify({ extends: 'sub/mid', training: { batch_size: 16 } }));
     const c = loadConfig('leaf', [], { configsDir: dir });
