@@ -126,6 +126,17 @@ describe('config files', () => {
     expect(i.sampling.method).toBe('ode');
   });
 
+  it('mle_score_ode DDPM++ configs (high-order DSM fine-tuning)', () => {
+    const c = loadConfig('mle_score_ode/vp/cifar10_ddpmpp_deep_continuous', ['--config.training.score_matching_order=3']);
+    expect(c.training).toMatchObject({ sde: 'vpsde', n_iters: 2050001, batch_size: 48, n_jitted_steps: 1, score_matching_order: 3, reduce_mean: true });
+    expect(c.model.num_res_blocks).toBe(8);
+    expect(c.eval.ckpt_id).toBe(19);
+    const s = loadConfig('mle_score_ode/subvp/imagenet32_ddpmpp_deep_continuous');
+    expect(s.training).toMatchObject({ sde: 'subvpsde', n_iters: 950001, smallest_time: 1e-2 });
+    expect(loadConfig('mle_score_ode/vp/imagenet32_ddpmpp_continuous').training.n_iters).toBe(1400001);
+    expect(configError(() => loadConfig('mle_score_ode/vp/cifar10_ddpmpp_continuous', ['--config.training.score_matching_order=2', '--config.training.reduce_mean=false'])).message).toContain('reduce_mean');
+  });
+
   it('fmnist_small is small, and fmnist_small_lw_is only adds LW + IS', () => {
     const c = loadConfig('fmnist_small');
     expect(c.data).toMatchObject({ dataset: 'FashionMNIST', image_size: 28, num_channels: 1 });
