@@ -7,3 +7,4 @@ export {
   loadConfig, configFromObject, cloneConfig, listConfigs, resolveConfigTree, resolveConfigRef, deepMerge,
   DEFAULT_CONFIGS_DIR, type LoadOptions, type ResolvedConfig, type ConfigOrigins,
 } from './load.js';
+export { flattenConfig, diffConfigs, overridesBetween, configHelp } from './util.js';

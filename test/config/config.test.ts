@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError, DEFAULT_CONFIG, SCHEMA, configFromObject, listConfigs, loadConfig, parseOverrides, validateConfig,
-  cloneConfig, ncsnppGroupNormChannels,
+  cloneConfig, ncsnppGroupNormChannels, diffConfigs, overridesBetween, configHelp, flattenConfig,
 } from '../../src/config/index.js';
 
 function configError(fn: () => unknown): ConfigError {
@@ -329,5 +329,19 @@ describe('validation and files', () => {
     expect(c.model.nf).toBe(32);
     expect(c.seed).toBe(1);
     expect(configFromObject({ model: { nf: 64 } }).model.nf).toBe(64);
+  });
+});
+
+describe('helpers', () => {
+  it('flatten, diff, overridesBetween round trip, help text', () => {
+    const a = loadConfig('fmnist_small');
+    const b = loadConfig('fmnist_small', ['--config.model.ch_mult=1,2,2', '--config.data.root=/x', '--config.training.likelihood_weighting=true']);
+    expect(flattenConfig(a).length).toBe(Object.values(SCHEMA).reduce((n, s) => n + (typeof (s as { kind?: string }).kind === 'string' ? 1 : Object.keys(s).length), 0));
+    expect(diffConfigs(a, b).map((d) => d.path)).toEqual(['training.likelihood_weighting', 'data.root', 'model.ch_mult']);
+    const args = overridesBetween(a, b);
+    expect(loadConfig('fmnist_small', args)).toEqual(b);
+    const help = configHelp();
+    expect(help).toContain('--config.training.batch_size: an integer >= 1 (default 128)');
+    expect(help.some((l) => l.startsWith('--config.eval.hutchinson: one of'))).toBe(true);
   });
 });
