@@ -59,18 +59,46 @@ export function tensorFromStorage(
   if (contiguous || n === 0) {
     return { dtype, shape: [...size], data: hostDataFromBytes(dtype, storage.subarray(offset * es, (offset + n) * es)) };
   }
+  return { dtype, shape: [...size], data: hostDataFromBytes(dtype, gatherStrided(storage, es, offset, size, stride, n)) };
+}
+
+/**
+ * Element gather for strided views, through integer views of the element width (one 32-bit word pair for
+ * 8-byte elements: going through Float64Array could canonicalise NaN payloads, BigInt64Array allocates).
+ */
+function gatherStrided(storage: Uint8Array, es: number, offset: number, size: readonly number[], stride: readonly number[], n: number): Uint8Array {
   const out = new Uint8Array(n * es);
-  const idx = new Array<number>(nd).fill(0);
-  let src = offset;
-  for (let i = 0; i < n; i++) {
-    out.set(storage.subarray(src * es, src * es + es), i * es);
-    for (let k = nd - 1; k >= 0; k--) {
-      if (++idx[k]! < size[k]!) { src += stride[k]!; break; }
-      src -= (size[k]! - 1) * stride[k]!;
+  const words = es === 8 ? 2 : 1;
+  const unit = es === 8 ? 4 : es;
+  const make = (buf: ArrayBufferLike, at: number, bytes: number): Uint8Array | Uint16Array | Uint32Array =>
+    unit === 1 ? new Uint8Array(buf, at, bytes) : unit === 2 ? new Uint16Array(buf, at, bytes >> 1) : new Uint32Array(buf, at, bytes >> 2);
+  // Typed views need an aligned start; copy the storage only when it is not aligned (zip data is 64-aligned).
+  const src = storage.byteOffset % unit === 0
+    ? make(storage.buffer, storage.byteOffset, storage.byteLength - (storage.byteLength % unit))
+    : make(new Uint8Array(storage).buffer, 0, storage.byteLength - (storage.byteLength % unit));
+  const dst = make(out.buffer, 0, out.byteLength);
+  const nd = size.length;
+  const inner = size[nd - 1] ?? 1;
+  const innerStride = (stride[nd - 1] ?? 1) * words;
+  const outer = nd <= 1 ? 1 : n / inner;
+  const idx = new Array<number>(Math.max(nd - 1, 0)).fill(0);
+  let base = offset * words;
+  let o = 0;
+  for (let r = 0; r < outer; r++) {
+    let p = base;
+    if (words === 1) {
+      for (let j = 0; j < inner; j++, p += innerStride) dst[o++] = src[p]!;
+    } else {
+      for (let j = 0; j < inner; j++, p += innerStride) { dst[o++] = src[p]!; dst[o++] = src[p + 1]!; }
+    }
+    // advance the outer multi-index (all dims but the last)
+    for (let k = nd - 2; k >= 0; k--) {
+      if (++idx[k]! < size[k]!) { base += stride[k]! * words; break; }
+      base -= (size[k]! - 1) * stride[k]! * words;
       idx[k] = 0;
     }
   }
-  return { dtype, shape: [...size], data: hostDataFromBytes(dtype, out) };
+  return out;
 }
 
 /** IEEE half bits → number. */

@@ -7,14 +7,14 @@
  * Values: see py-values.ts (Map → dict, OrderedDict → collections.OrderedDict, frozen array → tuple,
  * PyFloat to force a float). HostTensors become torch tensors of the same dtype; TorchDType → torch dtype.
  */
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { type HostTensor, hostBytes, numel } from '../host-tensor.js';
 import { formatError } from './errors.js';
 import { PickleWriter } from './pickle-writer.js';
 import { OrderedDict, tuple } from './py-values.js';
 import { checkTensor, isHostTensor } from './tensor-util.js';
 import { STORAGE_CLASS, TorchDType } from './torch-types.js';
-import { writeZip, type ZipWriteEntry } from './zip.js';
+import { writeZip, writeZipTo, type ZipWriteEntry } from './zip.js';
 
 export interface TorchSaveOptions {
   /** Folder name inside the archive; torch 2.x always uses 'archive' (1.13 uses the file's stem). */
@@ -30,6 +30,24 @@ function contiguousStrides(shape: readonly number[]): number[] {
 
 /** Serialises `value` into the bytes of a torch.save zip file. */
 export function saveTorch(value: unknown, options: TorchSaveOptions = {}): Uint8Array {
+  return writeZip(torchZipEntries(value, options), { method: 'store', align: 64 });
+}
+
+/** Streams the file to disk (no second in-memory copy of the tensors). */
+export function saveTorchFile(path: string, value: unknown, options?: TorchSaveOptions): void {
+  const entries = torchZipEntries(value, options);
+  const fd = openSync(path, 'w');
+  try {
+    writeZipTo((chunk) => {
+      for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off, chunk.length - off);
+    }, entries, { method: 'store', align: 64 });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The archive's entries: data.pkl, byteorder, one storage per tensor, version. */
+function torchZipEntries(value: unknown, options: TorchSaveOptions = {}): ZipWriteEntry[] {
   const root = options.rootName ?? 'archive';
   if (!/^[A-Za-z0-9_.-]+$/.test(root)) throw formatError(`torch.save: bad archive root name '${root}'`);
   const storages: ZipWriteEntry[] = [];
@@ -64,22 +82,17 @@ export function saveTorch(value: unknown, options: TorchSaveOptions = {}): Uint8
   });
   const pkl = writer.dump(value);
   const enc = new TextEncoder();
-  const entries: ZipWriteEntry[] = [
+  return [
     { name: `${root}/data.pkl`, data: pkl },
     { name: `${root}/byteorder`, data: enc.encode('little') },
     ...storages,
     { name: `${root}/version`, data: enc.encode('3\n') },
   ];
-  return writeZip(entries, { method: 'store', align: 64 });
 }
 
 /** The `torch.FloatStorage`-style class global inside a persistent id. */
 class StorageClass {
   constructor(readonly name: string) {}
-}
-
-export function saveTorchFile(path: string, value: unknown, options?: TorchSaveOptions): void {
-  writeFileSync(path, saveTorch(value, options));
 }
 
 /** Builds a state-dict OrderedDict from name → tensor pairs (what `model.state_dict()` returns). */

@@ -192,11 +192,14 @@ export interface ZipWriteOptions {
   zip64Limit?: number;
 }
 
+/** Collects chunks, or forwards them to `sink` (streaming to a file) while counting the length. */
 class Chunks {
   readonly parts: Uint8Array[] = [];
   length = 0;
+  constructor(private readonly sink?: (chunk: Uint8Array) => void) {}
   push(b: Uint8Array): void {
-    this.parts.push(b);
+    if (this.sink) this.sink(b);
+    else this.parts.push(b);
     this.length += b.length;
   }
 }
@@ -208,11 +211,18 @@ function le(size: number): { buf: Uint8Array; view: DataView } {
 
 /** Writes a complete zip archive into one buffer. */
 export function writeZip(entries: ZipWriteEntry[], options: ZipWriteOptions = {}): Uint8Array {
+  const chunks = new Chunks();
+  writeZipTo((c) => chunks.push(c), entries, options);
+  return concat(chunks);
+}
+
+/** Streams a zip archive chunk by chunk (entry data is passed through without copying). */
+export function writeZipTo(sink: (chunk: Uint8Array) => void, entries: ZipWriteEntry[], options: ZipWriteOptions = {}): void {
   const method = options.method === 'deflate' ? 8 : 0;
   const align = options.align ?? 0;
   const limit = Math.min(options.zip64Limit ?? U32_MAX, U32_MAX);
   const encoder = new TextEncoder();
-  const out = new Chunks();
+  const out = new Chunks(sink);
   const central = new Chunks();
   for (const entry of entries) {
     const name = encoder.encode(entry.name);
@@ -315,7 +325,6 @@ export function writeZip(entries: ZipWriteEntry[], options: ZipWriteOptions = {}
   ev.setUint32(12, need64 ? U32_MAX : cdSize, true);
   ev.setUint32(16, need64 ? U32_MAX : cdOffset, true);
   out.push(e);
-  return concat(out);
 }
 
 function concat(chunks: Chunks): Uint8Array {

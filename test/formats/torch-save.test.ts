@@ -1,11 +1,12 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { HostTensor } from '../../src/host-tensor.js';
 import { OrderedDict, PyFloat, isTuple, tuple } from '../../src/formats/py-values.js';
 import { floatToHalf, toNumbers } from '../../src/formats/tensor-util.js';
 import { loadTorch, loadTorchFile } from '../../src/formats/torch-load.js';
-import { saveTorch } from '../../src/formats/torch-save.js';
+import { saveTorch, saveTorchFile } from '../../src/formats/torch-save.js';
 import { TorchDType } from '../../src/formats/torch-types.js';
 import { readZip } from '../../src/formats/zip.js';
 import { DATA, FIXTURES, expectFormatError, haveFixtures } from './helpers.js';
@@ -75,6 +76,17 @@ describe('torch.save writer', () => {
 
   it('is read by Python torch.load: the file torch 1.13 re-saved from ours matches', () => {
     checkRoundTrip(loadTorchFile(join(DATA, 'ts_roundtrip_resaved.pt')) as Map<string, any>);
+  });
+
+  it('streams to a file with the same bytes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scoreflow-formats-'));
+    try {
+      const path = join(dir, 'x.pt');
+      saveTorchFile(path, roundTripValue());
+      expect(new Uint8Array(readFileSync(path))).toEqual(saveTorch(roundTripValue()));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects tensors whose data does not match their shape', () => {
