@@ -6,7 +6,7 @@
 import { argError } from '../errors.js';
 import { enableGrad, grad } from '../autograd.js';
 import { randn, rademacher, type Generator } from '../random.js';
-import { arange, type Tensor } from '../tensor.js';
+import { arange, zeros, type Tensor } from '../tensor.js';
 import type { DType } from '../host-tensor.js';
 import type { Device } from '../native.js';
 
@@ -41,18 +41,21 @@ export function valueAndDivergence(field: VectorField, x: Tensor, t: Tensor, pro
   return enableGrad(() => {
     const xg = x.detach().requiresGrad_();
     const value = field(xg, t);
-    if (probe !== 'exact') {
-      const [vjp] = grad(value, xg, { gradOutputs: [probe] });
-      return { value: value.detach(), div: perExample(vjp!.mul(probe)).detach() };
-    }
     const B = x.shape[0];
+    // A field that does not depend on x (e.g. the VE drift, zeros) has zero divergence.
+    if (!value.requiresGrad) return { value: value.detach(), div: zeros([B], { dtype: value.dtype, device: value.device }) };
+    if (probe !== 'exact') {
+      const [vjp] = grad(value, xg, { gradOutputs: [probe], allowUnused: true });
+      return { value: value.detach(), div: vjp ? perExample(vjp.mul(probe)).detach() : zeros([B], { dtype: value.dtype, device: value.device }) };
+    }
     const D = x.numel / Math.max(B, 1);
     const idx = arange(0, D, 1, { device: x.device });
     let div: Tensor | null = null;
     for (let i = 0; i < D; i++) {
       const e = idx.eq(i).to(value.dtype).reshape([1, ...x.shape.slice(1)]).expand(value.shape);
-      const [vjp] = grad(value, xg, { gradOutputs: [e], retainGraph: i < D - 1 });
-      const di = vjp!.reshape([B, D]).select(1, i);
+      const [vjp] = grad(value, xg, { gradOutputs: [e], retainGraph: i < D - 1, allowUnused: true });
+      if (!vjp) break;
+      const di = vjp.reshape([B, D]).select(1, i);
       div = div ? div.add(di) : di;
     }
     return { value: value.detach(), div: (div ?? value.reshape([B, -1]).sum(1).mul(0)).detach() };
