@@ -188,11 +188,13 @@ export class DataLoader implements AsyncIterable<Batch> {
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch, void, undefined> {
     const queue: { k: number; p: Promise<Batch> }[] = [];
     const schedule = (k: number): void => {
-      queue.push({
-        k, p: new Promise<Batch>((resolve, reject) => setImmediate(() => {
-          try { resolve(this.batchAt(k)); } catch (e) { reject(e); }
-        })),
-      });
+      const p = new Promise<Batch>((resolve, reject) => setImmediate(() => {
+        try { resolve(this.batchAt(k)); } catch (e) { reject(e); }
+      }));
+      // A prefetched batch may be dropped (setState, early break) before anyone awaits it: mark its
+      // rejection as handled so that it cannot crash the process; awaiting `p` still throws.
+      p.catch(() => undefined);
+      queue.push({ k, p });
     };
     let nextToSchedule = this.position;
     for (;;) {

@@ -194,6 +194,27 @@ describe('DataLoader', () => {
     expect(rest).toEqual([3, 4]);
   });
 
+  it('a failing read surfaces through the iterator; dropped prefetches never reject unhandled', async () => {
+    const ds = toy(10);
+    const broken = Object.create(ds) as typeof ds;
+    broken.readImage = (i: number, d: Uint8Array, o: number) => { if (i === 7) throw new Error('disk error'); ds.readImage(i, d, o); };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => { unhandled.push(e); };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const l = new DataLoader(broken, { batchSize: 1, epochs: 1, shuffle: false, prefetch: 3 });
+      const got: number[] = [];
+      await expect((async () => { for await (const b of l) got.push(b.index); })()).rejects.toThrow('disk error');
+      expect(got).toEqual([0, 1, 2, 3, 4, 5, 6]);
+      const l2 = new DataLoader(broken, { batchSize: 1, epochs: 1, shuffle: false, prefetch: 4 });
+      for await (const b of l2) if (b.index === 5) break; // batches 6..9 were scheduled, 7 fails
+      await new Promise((r) => setTimeout(r, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('an endless async stream can be abandoned and resumed', async () => {
     const l = new DataLoader(toy(7), { batchSize: 3, seed: 8, randomFlip: true });
     const seen: Float32Array[] = [];
