@@ -80,6 +80,15 @@ describe('CIFAR-10', () => {
     expect([0, 1, 2].map((i) => test.label(i))).toEqual(exp.test_batch!.labels);
   });
 
+  it('python version re-pickled by Python 3 (protocol 4, bytes keys)', () => {
+    const exp = JSON.parse(readFileSync(join(FIX, 'cifar-10-batches-py', 'expected.json'), 'utf8')) as Record<string, { labels: number[]; first: number[] }>;
+    const dir = mkdtempSync(join(tmpdir(), 'scoreflow-cifarpy3-'));
+    copyFileSync(join(FIX, 'cifar-py3', 'test_batch'), join(dir, 'test_batch'));
+    const test = openCifar10({ root: dir, split: 'test' });
+    expect([0, 1, 2].map((i) => test.label(i))).toEqual(exp.test_batch!.labels);
+    expect(Array.from(image(test, 0).subarray(0, 8))).toEqual(exp.test_batch!.first);
+  });
+
   it('python version errors: not a pickle, wrong content', () => {
     const root = mkdtempSync(join(tmpdir(), 'scoreflow-cifarpy-'));
     for (const f of readdirSync(join(FIX, 'cifar-10-batches-py'))) copyFileSync(join(FIX, 'cifar-10-batches-py', f), join(root, f));
