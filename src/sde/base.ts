@@ -67,7 +67,11 @@ export function linspace64(a: number, b: number, n: number): Float64Array {
   return out;
 }
 
-/** The integer step i = int(t·(N−1)/T) of the DDPM/SMLD discretisations (truncation, as `.long()`). */
+/**
+ * The integer step i = int(t·(N−1)/T) of the DDPM/SMLD discretisations (truncation, as `.long()`; t ≥ 0).
+ * Note: arithmetic between an int64 tensor and a JS number promotes to float (numbers are wrapped doubles),
+ * so index arithmetic is done in floating point before the cast.
+ */
 export function timestepIndex(t: Tensor, N: number, T: number): Tensor {
   return t.mul((N - 1) / T).floor().to('int64');
 }

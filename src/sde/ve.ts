@@ -4,7 +4,7 @@
  */
 import { onesLike, where, zerosLike, type Tensor } from '../tensor.js';
 import {
-  BaseSde, checkNumerics, checkPositive, DiscreteTable, gaussianEntropy, gaussianLogp, linspace64, timestepIndex,
+  BaseSde, checkNumerics, checkPositive, DiscreteTable, gaussianEntropy, gaussianLogp, linspace64,
 } from './base.js';
 import type { Discretization, DriftDiffusion, SdeNumerics } from './types.js';
 
@@ -73,10 +73,10 @@ export class VESDE extends BaseSde {
 
   /** SMLD: i = int(t(N−1)/T); f_d = 0, G = √(σᵢ² − σᵢ₋₁²) with σ₋₁ := 0. */
   override discretize(x: Tensor, t: Tensor): Discretization {
-    const i = timestepIndex(t, this.N, this.T);
-    const sigma = this.discreteSigmas.gather(i, t);
-    const prev = this.discreteSigmas.gather(i.sub(1).clamp(0), t);
-    const adjacent = where(i.eq(0), 0, prev);
+    const step = t.mul((this.N - 1) / this.T).floor(); // float; integer arithmetic on int64 would promote
+    const sigma = this.discreteSigmas.gather(step.to('int64'), t);
+    const prev = this.discreteSigmas.gather(step.sub(1).clamp(0).to('int64'), t);
+    const adjacent = where(step.eq(0), 0, prev);
     return { f: zerosLike(x), G: sigma.square().sub(adjacent.square()).sqrt() };
   }
 }
