@@ -71,6 +71,10 @@ export class DataLoader implements AsyncIterable<Batch> {
   private seed: number;
   private position = 0;
   private permCache = new Map<number, Int32Array>();
+  /** Batches prepared ahead by `next()`'s background prefetch, by index; cleared on setState. */
+  private ahead = new Map<number, Batch>();
+  private pending = new Set<number>();
+  private generation = 0;
 
   constructor(dataset: ImageDataset, opts: LoaderOptions) {
     if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) throw new RangeError(`DataLoader: batchSize must be a positive integer, received ${opts.batchSize}`);
@@ -110,6 +114,9 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.seed = s.seed;
     this.position = s.batch;
     this.permCache.clear();
+    this.ahead.clear();
+    this.pending.clear();
+    this.generation++;
   }
 
   /** True when batch k exists. */
@@ -175,10 +182,34 @@ export class DataLoader implements AsyncIterable<Batch> {
     return { images: { dtype: 'float32', shape: [m, c, h, w], data }, labels, indices, index: k, epoch };
   }
 
-  /** Next batch, synchronously (advances the state); undefined when the stream is exhausted. */
+  /**
+   * Next batch (advances the state); undefined when the stream is exhausted. With `prefetch` > 0 the
+   * following batches are then prepared in later macrotasks (while the caller awaits device work), so the
+   * next call usually finds its batch ready; results are identical either way (batches are pure).
+   */
   next(): Batch | undefined {
-    if (!this.has(this.position)) return undefined;
-    return this.batchAt(this.position++);
+    const k = this.position;
+    if (!this.has(k)) return undefined;
+    const batch = this.ahead.get(k) ?? this.batchAt(k);
+    this.ahead.delete(k);
+    this.position = k + 1;
+    for (let j = k + 1; j <= k + this.prefetch && this.has(j); j++) {
+      if (this.ahead.has(j) || this.pending.has(j)) continue;
+      this.pending.add(j);
+      const gen = this.generation;
+      setImmediate(() => {
+        if (gen !== this.generation) return;
+        this.pending.delete(j);
+        if (j < this.position || this.ahead.has(j)) return;
+        try { this.ahead.set(j, this.batchAt(j)); } catch { /* rebuilt (and thrown) synchronously by next() */ }
+      });
+    }
+    return batch;
+  }
+
+  /** `next()` as a promise (for code that awaits its data source). */
+  async nextAsync(): Promise<Batch | undefined> {
+    return this.next();
   }
 
   /**

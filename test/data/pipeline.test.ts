@@ -215,6 +215,29 @@ describe('DataLoader', () => {
     }
   });
 
+  it('next() prefetches the following batch in the background; results are unchanged', async () => {
+    const opts = { batchSize: 3, seed: 11, randomFlip: true, uniformDequantization: true, prefetch: 2 };
+    const l = new DataLoader(toy(10), opts);
+    const built: number[] = [];
+    const orig = l.batchAt.bind(l);
+    l.batchAt = (k: number) => { built.push(k); return orig(k); };
+    const b0 = l.next()!;
+    expect(built).toEqual([0]);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(built).toEqual([0, 1, 2]);
+    const b1 = l.next()!;
+    expect(built).toEqual([0, 1, 2]); // served from the prefetch
+    const ref = new DataLoader(toy(10), { ...opts, prefetch: 0 });
+    expect(b0.images.data).toEqual(ref.next()!.images.data);
+    expect(b1.images.data).toEqual(ref.next()!.images.data);
+    // setState discards prefetched batches (different seed)
+    l.setState({ seed: 12, batch: 2 });
+    const c = l.next()!;
+    expect(c.images.data).toEqual(new DataLoader(toy(10), { ...opts, seed: 12 }).batchAt(2).images.data);
+    expect((await l.nextAsync())!.index).toBe(3);
+  });
+
   it('an endless async stream can be abandoned and resumed', async () => {
     const l = new DataLoader(toy(7), { batchSize: 3, seed: 8, randomFlip: true });
     const seen: Float32Array[] = [];
