@@ -13,7 +13,7 @@ import { numpyGlobals } from './numpy-pickle.js';
 import { loadPickle, type PickleGlobals } from './pickle.js';
 import { OrderedDict, tuple } from './py-values.js';
 import { tensorFromStorage } from './tensor-util.js';
-import { TorchStorageType, torchTypeGlobals } from './torch-types.js';
+import { TorchDType, TorchStorageType, torchTypeGlobals } from './torch-types.js';
 import { looksLikeZip, readZip } from './zip.js';
 
 export interface TorchLoadOptions {
@@ -51,7 +51,7 @@ function intList(v: unknown, what: string): number[] {
 /**
  * The globals torch.save files use. `pending` collects tensors whose storages are not yet loaded.
  */
-export function torchGlobals(pending: PendingTensor[] = []): PickleGlobals {
+export function torchGlobals(pending: PendingTensor[] = [], typedViews: { typed: StorageRef; of: StorageRef }[] = []): PickleGlobals {
   const rebuild = (storage: unknown, offset: unknown, size: unknown, stride: unknown): HostTensor => {
     if (!isStorageRef(storage)) throw formatError('_rebuild_tensor: first argument is not a storage');
     if (typeof offset !== 'number') throw formatError('_rebuild_tensor: storage offset is not an int');
@@ -62,12 +62,24 @@ export function torchGlobals(pending: PendingTensor[] = []): PickleGlobals {
     pending.push({ target, storage, offset, size: sz, stride: st });
     return target;
   };
+  // torch 2.x, for dtypes TypedStorage cannot name: the storage is untyped bytes and the dtype comes as
+  // the 7th argument; offset/size/stride are in elements of that dtype.
+  const rebuildV3 = (storage: unknown, offset: unknown, size: unknown, stride: unknown, _rg: unknown, _hooks: unknown, dtype: unknown): HostTensor => {
+    if (!isStorageRef(storage)) throw formatError('_rebuild_tensor_v3: first argument is not a storage');
+    if (!(dtype instanceof TorchDType)) throw formatError('_rebuild_tensor_v3: dtype argument is not a torch dtype');
+    const es = DTYPE_BYTES[dtype.name];
+    const typed: StorageRef = { key: storage.key, dtype: dtype.name, numel: Math.floor((storage.numel * DTYPE_BYTES[storage.dtype]) / es) };
+    if (storage.bytes) typed.bytes = storage.bytes;
+    else typedViews.push({ typed, of: storage });
+    return rebuild(typed, offset, size, stride);
+  };
   const passData = (data: unknown) => data;
   const g: PickleGlobals = {
     ...torchTypeGlobals(),
     ...numpyGlobals(),
     'torch._utils._rebuild_tensor_v2': rebuild,
     'torch._utils._rebuild_tensor': rebuild,
+    'torch._utils._rebuild_tensor_v3': rebuildV3,
     'torch._utils._rebuild_parameter': passData,
     'torch._utils._rebuild_parameter_with_state': passData,
     // Tensor subclasses pickle as _rebuild_from_type_v2(func, type, args, state): rebuild the plain tensor.
@@ -208,7 +220,8 @@ export function loadTorchLegacy(bytes: Uint8Array, options: TorchLoadOptions = {
       views.push({ ref, root: key, offset });
       return ref;
     };
-    const globals = { ...torchGlobals(pending), ...options.globals };
+    const typedViews: { typed: StorageRef; of: StorageRef }[] = [];
+    const globals = { ...torchGlobals(pending, typedViews), ...options.globals };
     r = loadPickle(bytes, { offset: r.end, globals, persistentLoad });
     const result = r.value;
     r = loadPickle(bytes, { offset: r.end });
@@ -237,6 +250,7 @@ export function loadTorchLegacy(bytes: Uint8Array, options: TorchLoadOptions = {
       const es = DTYPE_BYTES[root.dtype];
       v.ref.bytes = root.bytes.subarray(v.offset * es, (v.offset + v.ref.numel) * es);
     }
+    for (const t of typedViews) t.typed.bytes = t.of.bytes;
     for (const p of pending) {
       if (!p.storage.bytes) throw formatError(`torch legacy: missing storage record '${p.storage.key}'`);
       Object.assign(p.target, tensorFromStorage(p.storage.dtype, p.storage.bytes, p.offset, p.size, p.stride, `tensor over storage '${p.storage.key}'`));

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { HostTensor } from '../../src/host-tensor.js';
 import { asStateDict, loadTorch, loadTorchFile } from '../../src/formats/torch-load.js';
-import { OrderedDict, isTuple } from '../../src/formats/py-values.js';
+import { OrderedDict, PyReduce, isTuple, tuple } from '../../src/formats/py-values.js';
+import { dumpPickle } from '../../src/formats/pickle-writer.js';
+import { writeZip } from '../../src/formats/zip.js';
 import { TorchDType } from '../../src/formats/torch-types.js';
 import { toNumbers } from '../../src/formats/tensor-util.js';
 import { DATA, FIXTURES, expectSummary, haveFixtures, readJson, type Summary } from './helpers.js';
@@ -82,5 +84,34 @@ describe.skipIf(!haveFixtures)('reference fixtures', () => {
     expect(v.get('step')).toBe(3);
     expect(v.get('ema').get('shadow_params')).toHaveLength(288);
     expect(typeof v.get('optimizer').get('param_groups')[0].get('lr')).toBe('number');
+  });
+});
+
+describe('torch 2.x layouts', () => {
+  it('reads _rebuild_tensor_v3 over a torch.UntypedStorage (dtype as argument, 2.x zip entries)', () => {
+    const storage = { persid: true };
+    const untyped = { global: true };
+    const f16 = new TorchDType('float16');
+    // 3 float16 values after one skipped element: offset 1 (in float16 elements), size [3], stride [1]
+    const raw = new Uint16Array([0, 0x3c00, 0x4000, 0xc200]);
+    const pkl = dumpPickle(new Map([['t', new PyReduce('torch._utils', '_rebuild_tensor_v3', [storage, 1, tuple(3), tuple(1), false, new OrderedDict(), f16])]]), (v, w) => {
+      if (v === untyped) w.global('torch', 'UntypedStorage');
+      else if (v === f16) w.global('torch', 'float16');
+      else if (v === storage) w.persid(tuple<unknown>('storage', untyped, '0', 'cpu', 8));
+      else return false;
+      return true;
+    });
+    const enc = new TextEncoder();
+    const zip = writeZip([
+      { name: 'archive/data.pkl', data: pkl },
+      { name: 'archive/.format_version', data: enc.encode('1') },
+      { name: 'archive/byteorder', data: enc.encode('little') },
+      { name: 'archive/data/0', data: new Uint8Array(raw.buffer) },
+      { name: 'archive/version', data: enc.encode('3\n') },
+      { name: 'archive/.data/serialization_id', data: enc.encode('123') },
+    ], { align: 64 });
+    const t = (loadTorch(zip) as Map<string, HostTensor>).get('t')!;
+    expect(t.dtype).toBe('float16');
+    expect(toNumbers(t)).toEqual([1, 2, -3]);
   });
 });
