@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   ChunkedImageDataset, DataLoader, Prng, deriveSeed, flipHorizontal, getDataInverseScaler, getDataScaler,
-  uniformDequantize, samplesToUint8Nhwc, trainingLoaders, evaluationLoader, openFashionMnist,
+  uniformDequantize, samplesToUint8Nhwc, trainingLoaders, evaluationLoader, openFashionMnist, FASHION_MNIST_DEFAULT_ROOT,
 } from '../../src/data/index.js';
+import { existsSync } from 'node:fs';
 import { loadConfig } from '../../src/config/index.js';
 
 /** N images 1×2×3 whose pixels encode the image index: pixel j of image i = (10·i + j) mod 256. */
@@ -250,7 +251,7 @@ describe('DataLoader', () => {
   });
 });
 
-describe('config-driven loaders (fmnist_small)', () => {
+describe.skipIf(!existsSync(FASHION_MNIST_DEFAULT_ROOT))('config-driven loaders (fmnist_small, system Fashion-MNIST)', () => {
   it('training streams: batch 64, 1×28×28, endless; eval loader drops the last partial batch', async () => {
     const c = loadConfig('fmnist_small');
     const train = openFashionMnist({ split: 'train' });
