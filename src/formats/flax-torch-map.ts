@@ -210,6 +210,23 @@ export function flaxParamsToTorch(params: unknown, mapping: readonly LeafMapping
   return out;
 }
 
+/** The inverse of `flaxParamsToTorch`: a nested flax params tree (Maps) from a torch state dict. */
+export function torchToFlaxParams(sd: ReadonlyMap<string, HostTensor>, mapping: readonly LeafMapping[]): Map<string, unknown> {
+  const root = new Map<string, unknown>();
+  for (const m of mapping) {
+    const t = sd.get(m.torchKey) ?? sd.get(`module.${m.torchKey}`);
+    if (!t) throw formatError(`state dict has no '${m.torchKey}'`);
+    const parts = m.flaxPath.split('/');
+    let node = root;
+    for (const p of parts.slice(0, -1)) {
+      if (!node.has(p)) node.set(p, new Map<string, unknown>());
+      node = node.get(p) as Map<string, unknown>;
+    }
+    node.set(parts[parts.length - 1]!, unconvertLeaf(t, m.convert));
+  }
+  return root;
+}
+
 /** Top-level names of a params tree (Map or object). */
 export function topLevelNames(params: unknown): string[] {
   if (params instanceof Map) return [...params.keys()].map(String);

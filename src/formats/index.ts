@@ -17,7 +17,7 @@ export { readSafetensors, writeSafetensors, readSafetensorsFile, writeSafetensor
 export { decodeMsgpack, encodeMsgpack, MsgpackExt } from './msgpack.js';
 export { readFlaxCheckpoint, readFlaxCheckpointFile, writeFlaxCheckpoint, writeFlaxCheckpointFile, flaxGet } from './flax.js';
 export {
-  buildFlaxToTorchMap, classifyTorchModules, flaxModuleNames, flaxParamsToTorch, convertLeaf, unconvertLeaf,
+  buildFlaxToTorchMap, classifyTorchModules, flaxModuleNames, flaxParamsToTorch, torchToFlaxParams, convertLeaf, unconvertLeaf,
   type LeafMapping, type FlaxModuleClass,
 } from './flax-torch-map.js';
 export {

@@ -215,6 +215,8 @@ export function loadPickle(bytes: Uint8Array, options: PickleLoadOptions = {}): 
       case 0x8b: { // LONG4
         const n = r.i32();
         if (n < 0) throw formatError('pickle: negative LONG4 length');
+        // Checkpoints never hold integers this wide; decoding one would be quadratic (a DoS vector).
+        if (n > 4096) throw formatError(`pickle: LONG4 integer of ${n} bytes is too large`);
         stack.push(decodeLong(r.take(n)));
         break;
       }

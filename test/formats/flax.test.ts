@@ -5,6 +5,7 @@ import type { HostTensor } from '../../src/host-tensor.js';
 import { flaxGet, readFlaxCheckpoint, writeFlaxCheckpoint } from '../../src/formats/flax.js';
 import { decodeMsgpack, encodeMsgpack, MsgpackExt } from '../../src/formats/msgpack.js';
 import { interpretFlaxState } from '../../src/formats/reference-checkpoint.js';
+import { torchToFlaxParams } from '../../src/formats/flax-torch-map.js';
 import { toNumbers } from '../../src/formats/tensor-util.js';
 import { loadTorchFile } from '../../src/formats/torch-load.js';
 import { DATA, expectFormatError } from './helpers.js';
@@ -69,6 +70,16 @@ describe('flax checkpoints', () => {
       const idx = Number(m.torchKey.split('.')[1]);
       expect(m.flaxPath.split('/')[0]).toBe(names.get(idx));
     }
+  });
+
+  it('converts torch params back to a flax tree (inverse map)', () => {
+    const sd = expected.get('params') as Map<string, HostTensor>;
+    const keys = [...sd].map(([k, t]) => [k, t.shape] as const);
+    const tree = readFlaxCheckpoint(bytes) as Map<string, any>;
+    const st = interpretFlaxState(tree, keys);
+    const flaxTree = torchToFlaxParams(st.params, st.mapping);
+    const again = readFlaxCheckpoint(writeFlaxCheckpoint(flaxTree));
+    expect(again).toEqual(tree.get('optimizer').get('target'));
   });
 
   it('writes flax msgpack that reads back', () => {

@@ -48,10 +48,10 @@ export interface TinyNet {
   params: Record<string, Tensor>;
 }
 
-/** The golden network as float64 tensors (parameters require grad). */
-export function tinyNet(): TinyNet {
+/** The golden network as float64 tensors (parameters require grad); `override` replaces parameter values. */
+export function tinyNet(override: Record<string, number[]> = {}): TinyNet {
   const params: Record<string, Tensor> = {};
-  for (const [k, v] of Object.entries(G.params)) params[k] = f64(v, G.param_shapes[k]).requiresGrad_();
+  for (const [k, v] of Object.entries(G.params)) params[k] = f64(override[k] ?? v, G.param_shapes[k]).requiresGrad_();
   const { W1, b1, c1, W2, a } = params;
   const net: ModelFn = (x, labels) => {
     const B = x.shape[0];
