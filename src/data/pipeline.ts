@@ -39,7 +39,7 @@ export interface LoaderOptions {
 
 export interface Batch {
   /** float32 [B, C, H, W] in [0, 1] (dequantized: in [0, 1) ). */
-  images: HostTensor;
+  images: HostTensor & { dtype: 'float32'; data: Float32Array };
   /** int32 [B] class labels (-1 where the dataset has none). */
   labels: Int32Array;
   /** Dataset indices of the images. */
