@@ -17,4 +17,7 @@ export function setNumThreads(n: number): void { native.setNumThreads(checkInt('
 export function buildInfo() { return native.buildInfo(); }
 
 /** The best default device: the first GPU when one is usable, else the CPU. */
-export function defaultDevice(): string { return native.cudaIsAvailable() ? 'cuda' : 'cpu'; }
+export function defaultDevice(): string { return native.cudaIsAvailable() ? 'cuda:0' : 'cpu'; }
+
+/** 'auto' → defaultDevice(); anything else is checked by the addon when first used. */
+export function resolveDevice(name: string): string { return name === 'auto' ? defaultDevice() : name; }

@@ -1,0 +1,52 @@
+/**
+ * The `scoreflow` command line. Commands live in src/commands/ (one file each, loaded on use so that
+ * `--help` does not load libtorch). Config overrides use the references' convention,
+ * `--config.training.likelihood_weighting=true`, and are split off before yargs sees the arguments.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { COMMANDS } from './commands/index.js';
+
+/** Separates `--config.a.b=v` (or `--config.a.b v`) overrides from the other arguments. */
+export function splitOverrides(argv: string[]): { rest: string[]; overrides: string[] } {
+  const rest: string[] = [];
+  const overrides: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--config.')) { rest.push(a); continue; }
+    const body = a.slice('--config.'.length);
+    if (body.includes('=')) overrides.push(body);
+    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) overrides.push(`${body}=${argv[++i]}`);
+    else overrides.push(`${body}=true`); // a bare flag, as the references' READMEs write it
+  }
+  return { rest, overrides };
+}
+
+export async function main(argv = hideBin(process.argv)): Promise<void> {
+  const { rest, overrides } = splitOverrides(argv);
+  // Users of the references write `--mode train|eval|sample`: map it onto the command.
+  const modeAt = rest.indexOf('--mode');
+  if (modeAt >= 0 && rest[modeAt + 1]) {
+    const mode = rest.splice(modeAt, 2)[1]!;
+    rest.unshift(mode);
+  }
+  let cli = yargs(rest)
+    .scriptName('scoreflow')
+    .usage('$0 <command> [options] [--config.<section>.<field>=<value> ...]')
+    .strict()
+    .demandCommand(1, 'name a command (see --help)')
+    .recommendCommands()
+    .help()
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      console.error(`${y.help()}\n\n${msg}`);
+      process.exit(2);
+    });
+  for (const c of COMMANDS) {
+    cli = cli.command(c.command, c.describe, c.builder, async (args) => {
+      const run = await c.load();
+      await run(args as Record<string, unknown>, overrides);
+    });
+  }
+  await cli.parseAsync();
+}

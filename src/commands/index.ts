@@ -1,0 +1,40 @@
+/** The command registry: name, options and a lazy loader of the implementation. */
+import type { Argv } from 'yargs';
+
+export type CommandRun = (args: Record<string, unknown>, overrides: string[]) => Promise<void>;
+
+export interface CommandSpec {
+  command: string;
+  describe: string;
+  builder: (y: Argv) => Argv;
+  load: () => Promise<CommandRun>;
+}
+
+const configOptions = (y: Argv) => y
+  .option('config', { type: 'string', demandOption: true, describe: 'config name (e.g. fmnist_small, score_flow/vp/cifar10_ddpmpp_continuous) or JSON file' })
+  .option('workdir', { type: 'string', demandOption: true, describe: 'run folder (checkpoints, logs, samples)' });
+
+export const COMMANDS: CommandSpec[] = [
+  {
+    command: 'train',
+    describe: 'train a score model (resumes from <workdir>/checkpoints-meta when present)',
+    builder: (y) => configOptions(y).option('steps', { type: 'number', describe: 'stop after this many total steps (default: training.n_iters)' }),
+    load: async () => (await import('./train.js')).run,
+  },
+  {
+    command: 'convert <input> <output>',
+    describe: 'convert a reference checkpoint (torch .pth, legacy, flax msgpack) or state dict to ours (.pth) or .safetensors',
+    builder: (y) => y
+      .positional('input', { type: 'string', demandOption: true })
+      .positional('output', { type: 'string', demandOption: true })
+      .option('weights', { choices: ['ema', 'raw'] as const, default: 'ema', describe: 'which weights of a training checkpoint' })
+      .option('config', { type: 'string', describe: 'model config (needed for flax files: the torch names come from the model)' }),
+    load: async () => (await import('./convert.js')).run,
+  },
+  {
+    command: 'inspect <file>',
+    describe: 'list the keys, shapes, dtypes and parameter count of a checkpoint and the configs it matches',
+    builder: (y) => y.positional('file', { type: 'string', demandOption: true }).option('keys', { type: 'boolean', default: false, describe: 'print every key' }),
+    load: async () => (await import('./inspect.js')).run,
+  },
+];
