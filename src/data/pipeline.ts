@@ -217,7 +217,7 @@ export class DataLoader implements AsyncIterable<Batch> {
    * later macrotasks (they run whenever the consumer awaits). The state advances only when a batch is handed out.
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch, void, undefined> {
-    const queue: { k: number; p: Promise<Batch> }[] = [];
+    const queue: { k: number; gen: number; p: Promise<Batch> }[] = [];
     const schedule = (k: number): void => {
       const p = new Promise<Batch>((resolve, reject) => setImmediate(() => {
         try { resolve(this.batchAt(k)); } catch (e) { reject(e); }
@@ -225,18 +225,19 @@ export class DataLoader implements AsyncIterable<Batch> {
       // A prefetched batch may be dropped (setState, early break) before anyone awaits it: mark its
       // rejection as handled so that it cannot crash the process; awaiting `p` still throws.
       p.catch(() => undefined);
-      queue.push({ k, p });
+      queue.push({ k, gen: this.generation, p });
     };
     let nextToSchedule = this.position;
     for (;;) {
       const start = this.position;
       if (!this.has(start)) return;
       // The state may have been changed (setState) between yields: drop stale prefetches.
-      if (queue.length && queue[0]!.k !== start) { queue.length = 0; nextToSchedule = start; }
+      if (queue.length && (queue[0]!.k !== start || queue[0]!.gen !== this.generation)) { queue.length = 0; nextToSchedule = start; }
       if (queue.length === 0) { schedule(start); nextToSchedule = start + 1; }
       while (queue.length < 1 + this.prefetch && this.has(nextToSchedule)) schedule(nextToSchedule++);
+      const gen = this.generation;
       const batch = await queue.shift()!.p;
-      if (this.position !== start) { queue.length = 0; nextToSchedule = this.position; continue; }
+      if (this.position !== start || this.generation !== gen) { queue.length = 0; nextToSchedule = this.position; continue; }
       this.position = start + 1;
       // top the queue up before handing the batch over, so preparation overlaps the consumer's work
       while (queue.length < this.prefetch && this.has(nextToSchedule)) schedule(nextToSchedule++);

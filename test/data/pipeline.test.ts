@@ -187,6 +187,15 @@ describe('DataLoader', () => {
     }
     expect(got).toEqual([0, 1, 2, 3, 4]);
     expect(l.getState().batch).toBe(5);
+    // a seed change between yields is honoured even when the prefetched index matches
+    const sw = new DataLoader(toy(10), { batchSize: 2, epochs: 1, seed: 4, prefetch: 2, uniformDequantization: true });
+    const out: Float32Array[] = [];
+    for await (const b of sw) {
+      out.push(b.images.data);
+      if (b.index === 0) sw.setState({ seed: 99, batch: 1 });
+      if (b.index === 1) break;
+    }
+    expect(out[1]).toEqual(new DataLoader(toy(10), { batchSize: 2, epochs: 1, seed: 99, uniformDequantization: true }).batchAt(1).images.data);
     // resume mid-stream through the async iterator
     const r = new DataLoader(toy(10), { batchSize: 2, epochs: 1, seed: 4 });
     r.setState({ seed: 4, batch: 3 });
