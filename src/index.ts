@@ -1,0 +1,12 @@
+/** The library entry point. */
+export * from './tensor.js';
+export { grad, gradAsync, backwardAsync, noGrad, enableGrad, isGradEnabled, type GradOptions } from './autograd.js';
+export { tidy, dispose, memoryStats, tensorsIn } from './scope.js';
+export { generator, randn, rand, randint, rademacher, randnLike, type Generator, type RandomOptions } from './random.js';
+export { cuda, numThreads, setNumThreads, buildInfo, defaultDevice, resolveDevice } from './device.js';
+export { ScoreflowError, type ErrorCode } from './errors.js';
+export type { DType, HostTensor } from './host-tensor.js';
+export { ScoreModel } from './model/score-model.js';
+export { Ema } from './model/ema.js';
+export { loadConfig, configFromObject } from './config/index.js';
+export { Trainer } from './train/trainer.js';
