@@ -39,6 +39,33 @@ describe('PNG decoder on hand-made files (every colour type, all five filter typ
   });
 });
 
+describe('PNG decoder robustness', () => {
+  it('randomly corrupted files (CRCs made valid again) only ever raise ERR_DATA', () => {
+    const fixCrcs = (b: Uint8Array): void => {
+      const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      for (let pos = 8; pos + 12 <= b.length;) {
+        const len = v.getUint32(pos);
+        if (pos + 12 + len > b.length) break;
+        v.setUint32(pos + 8 + len, crc32(b.subarray(pos + 4, pos + 8 + len)) >>> 0);
+        pos += 12 + len;
+      }
+    };
+    const r = new Prng(2);
+    const bad: string[] = [];
+    for (const name of Object.keys(expected)) {
+      const orig = new Uint8Array(readFileSync(join(FIX, `${name}.png`)));
+      for (let t = 0; t < 100; t++) {
+        const b = orig.slice();
+        const i = t % 2 ? 16 + r.nextInt(13) : 8 + r.nextInt(b.length - 8); // IHDR fields, or anywhere
+        b[i] = r.nextInt(256);
+        fixCrcs(b);
+        try { decodePng(b); } catch (e) { if ((e as { code?: string }).code !== 'ERR_DATA') bad.push(`${name}: ${(e as Error).message}`); }
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+});
+
 describe('PNG encoder', () => {
   it('round-trips every channel count, including noise and flat images', () => {
     const rng = new Prng(3);
