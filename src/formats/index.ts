@@ -25,4 +25,5 @@ export {
   interpretFlaxState, readFlaxReferenceState, type ReferenceCheckpoint, type FlaxReferenceState,
 } from './reference-checkpoint.js';
 export { detectFormat, readCheckpoint, readCheckpointFile, SUPPORTED_FORMATS, type FileFormat } from './registry.js';
+export { readStateDict, applyEmaShadow, checkStateDict, type StateDictOptions } from './state-dict.js';
 export { toNumbers, halfToFloat, bfloat16ToFloat, floatToHalf, permute, isHostTensor } from './tensor-util.js';
