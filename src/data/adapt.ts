@@ -67,3 +67,28 @@ export function adaptDataset(ds: ImageDataset, numChannels: number, imageSize: n
     readImage, label: (i) => ds.label(i),
   };
 }
+
+/**
+ * The first `count` images of a dataset (or the given indices), e.g. a quick CPU evaluation on part of a
+ * test set. The view reads through to the underlying dataset.
+ */
+export function subsetDataset(ds: ImageDataset, countOrIndices: number | ArrayLike<number>): ImageDataset {
+  let map: Int32Array;
+  if (typeof countOrIndices === 'number') {
+    if (!Number.isInteger(countOrIndices) || countOrIndices < 0) throw new RangeError(`subsetDataset: count must be a non-negative integer, received ${countOrIndices}`);
+    map = Int32Array.from({ length: Math.min(countOrIndices, ds.length) }, (_, i) => i);
+  } else {
+    map = Int32Array.from(countOrIndices);
+    for (const i of map) if (i < 0 || i >= ds.length) throw new RangeError(`subsetDataset: index ${i} out of range [0, ${ds.length})`);
+  }
+  const at = (i: number): number => {
+    if (!Number.isInteger(i) || i < 0 || i >= map.length) throw new RangeError(`${ds.name} subset: index ${i} out of range [0, ${map.length})`);
+    return map[i]!;
+  };
+  return {
+    name: ds.name, split: ds.split, length: map.length, channels: ds.channels, height: ds.height, width: ds.width,
+    source: `${ds.source} (subset of ${map.length})`,
+    readImage: (i, dst, off) => ds.readImage(at(i), dst, off),
+    label: (i) => ds.label(at(i)),
+  };
+}

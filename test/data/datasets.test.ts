@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   encodePng, openCifar10, openDataset, openImageFolder, openImageNet32, parseCifarBinaryBatch, datasetNames, adaptDataset,
-  ChunkedImageDataset,
+  ChunkedImageDataset, subsetDataset,
 } from '../../src/data/index.js';
 
 const FIX = join(import.meta.dirname, 'fixtures');
@@ -167,6 +167,18 @@ describe('registry and adaptation', () => {
   it('lists datasets and rejects unknown names', () => {
     expect(datasetNames()).toEqual(expect.arrayContaining(['FashionMNIST', 'CIFAR10', 'ImageNet', 'ImageFolder']));
     expect(dataErr(() => openDataset('MNIST', { split: 'train' })).message).toContain('registered datasets: FashionMNIST');
+  });
+
+  it('subsetDataset: first n, or chosen indices', () => {
+    const ds = new ChunkedImageDataset('t', 'test', 1, 1, 2, [{ images: Uint8Array.from([0, 1, 10, 11, 20, 21]), labels: Int32Array.from([5, 6, 7]) }], 'mem');
+    const first = subsetDataset(ds, 2);
+    expect([first.length, first.label(1)]).toEqual([2, 6]);
+    const pick = subsetDataset(ds, [2, 0]);
+    expect(Array.from(image(pick, 0))).toEqual([20, 21]);
+    expect(pick.label(1)).toBe(5);
+    expect(subsetDataset(ds, 99).length).toBe(3);
+    expect(() => subsetDataset(ds, [3])).toThrow(RangeError);
+    expect(() => first.label(2)).toThrow(RangeError);
   });
 
   it('RGB → gray uses ITU-R 601-2 luma; bad sizes are errors', () => {
