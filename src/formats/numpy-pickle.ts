@@ -85,12 +85,21 @@ function makeReconstruct(subtype: unknown): HostTensor {
   return t;
 }
 
+/** Pickle protocol ≥ 5: `_frombuffer(buffer, dtype, shape, order)` with the buffer in-band. */
+function fromBuffer(buf: unknown, dtype: unknown, shape: unknown, order: unknown): HostTensor {
+  if (!(dtype instanceof NumpyDTypeObject)) throw formatError('numpy _frombuffer: bad dtype');
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw formatError('numpy _frombuffer: bad shape');
+  return hostTensorFromNumpy(dtype.type, shape as number[], toBytes(buf, 'numpy _frombuffer'), order === 'F');
+}
+
 export function numpyGlobals(): Record<string, unknown> {
   const g: Record<string, unknown> = {};
   for (const mod of ['numpy.core.multiarray', 'numpy._core.multiarray']) {
     g[`${mod}.scalar`] = makeScalar;
     g[`${mod}._reconstruct`] = makeReconstruct;
   }
+  g['numpy.core.numeric._frombuffer'] = fromBuffer;
+  g['numpy._core.numeric._frombuffer'] = fromBuffer;
   g['numpy.dtype'] = makeDType;
   g['numpy.ndarray'] = NDARRAY;
   return g;

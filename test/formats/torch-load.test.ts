@@ -115,3 +115,24 @@ describe('torch 2.x layouts', () => {
     expect(toNumbers(t)).toEqual([1, 2, -3]);
   });
 });
+
+describe('pickle protocols 4 and 5 (torch.save pickle_protocol=4/5)', () => {
+  for (const p of [4, 5]) {
+    it(`reads proto${p}.pt`, () => {
+      const v = loadTorchFile(join(DATA, `proto${p}.pt`)) as Map<string, any>;
+      const t = v.get('t') as HostTensor;
+      expect(t.shape).toEqual([2, 2]);
+      expect(toNumbers(t)).toEqual([0, 2, 1, 3]);
+      expect(toNumbers(v.get('arr'))).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(v.get('arr').shape).toEqual([2, 3]);
+      expect(v.get('arr_f').dtype).toBe('int32');
+      expect(toNumbers(v.get('arr_f'))).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(v.get('lr')).toBe(0.5);
+      expect([...v.get('b')]).toEqual([120, 121]);
+      expect(v.get('s')).toEqual(new Set([1, 2]));
+      expect(v.get('fs')).toEqual(new Set([3]));
+      expect([...v.get('od')]).toEqual([['a', 1]]);
+      expect(v.get('long')).toBe('z'.repeat(300));
+    });
+  }
+});

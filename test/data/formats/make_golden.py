@@ -187,6 +187,15 @@ def zip64_file():
         zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT = old
 
 
+def protocols():
+    """torch.save with pickle protocols 4 and 5 (STACK_GLOBAL, FRAME, MEMOIZE, in-band numpy buffers)."""
+    obj = {'t': torch.arange(4, dtype=torch.float32).reshape(2, 2).t(), 'arr': np.arange(6, dtype=np.float32).reshape(2, 3),
+           'arr_f': np.asfortranarray(np.arange(6, dtype=np.int32).reshape(2, 3)), 'lr': np.float64(0.5), 'b': b'xy',
+           's': {1, 2}, 'fs': frozenset([3]), 'od': collections.OrderedDict(a=1), 'long': 'z' * 300}
+    for p in (4, 5):
+        torch.save(obj, os.path.join(OUT, f'proto{p}.pt'), pickle_protocol=p)
+
+
 if __name__ == '__main__' and len(sys.argv) == 4 and sys.argv[1] == '--resave':
     resave(sys.argv[2], sys.argv[3])
 elif __name__ == '__main__':
@@ -196,4 +205,5 @@ elif __name__ == '__main__':
     tiny_flax()
     npz_files()
     zip64_file()
+    protocols()
 
