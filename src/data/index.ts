@@ -4,7 +4,7 @@ export { Prng, deriveSeed, type PrngState } from './prng.js';
 export {
   uint8ToUnitFloat, flipHorizontal, uniformDequantize, getDataScaler, getDataInverseScaler, samplesToUint8Nhwc, type Scaler,
 } from './transforms.js';
-export { adaptDataset } from './adapt.js';
+export { adaptDataset, subsetDataset } from './adapt.js';
 export { DataLoader, type Batch, type LoaderOptions, type LoaderState } from './pipeline.js';
 export { decodePng, encodePng, makeGrid, saveImageGrid, floatToUint8, type RawImage, type GridInput } from './png.js';
 export {
