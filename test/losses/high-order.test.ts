@@ -3,7 +3,7 @@ import { generator } from '../../src/random.js';
 import { tidy, memoryStats } from '../../src/scope.js';
 import { createSde, getScoreFn, type ModelFn } from '../../src/sde/index.js';
 import { continuousDsmLoss, getLossFn, jacobianVectorProduct, type LossConfig } from '../../src/losses/index.js';
-import { G, arr, batch, maxRelErr, noise, probe, times, tinyNet } from './fixtures.js';
+import { G, arr, batch, f64, maxRelErr, noise, probe, times, tinyNet } from './fixtures.js';
 
 const cfg = (order: number, lw = false): LossConfig => ({
   continuous: true, likelihood_weighting: lw, importance_weighting: false, reduce_mean: true,
@@ -103,6 +103,48 @@ describe('gradients of the high-order losses', () => {
       });
     }
     expect(memoryStats().liveHandles).toBeLessThanOrEqual(before + 16);
+  });
+
+  it('order 3: the third-order parameter gradient of L3 equals a first-order gradient through the analytic ∇ₓ(vᵀJv)', () => {
+    tidy(() => {
+      const sde = createSde('vpsde');
+      const { net, params } = tinyNet();
+      const r3 = getLossFn(sde, cfg(3))(net, batch(), inputs());
+      r3.terms.loss3.backward();
+      const auto = Object.fromEntries(['W1', 'b1', 'c1', 'W2'].map((k) => [k, arr(params[k].grad!)]));
+      for (const p of Object.values(params)) p.zeroGrad();
+
+      // Independent route: ∇ₓ(vᵀJv) written out for s = −net/std (tanh MLP), differentiated once in θ.
+      const B = 4, D = 18;
+      const t = times();
+      const std = sde.marginalStd(t).reshape([B, 1]);
+      const xt = sde.meanCoef(t).reshape([B, 1]).mul(batch().reshape([B, D])).add(std.mul(noise().reshape([B, D])));
+      const v = probe().reshape([B, D]);
+      const { W1, b1, c1, W2 } = params;
+      const hh = xt.matmul(W1).add(b1).add(t.mul(999).reshape([B, 1]).mul(c1)).tanh();
+      const dh = hh.square().neg().add(1);
+      const p = v.matmul(W1);
+      const q = v.matmul(W2.transpose(0, 1));
+      const c = std.reciprocal().neg();
+      const gradDiv = q.mul(p).mul(hh.mul(dh).mul(-2)).matmul(W1.transpose(0, 1)).mul(c);
+      const g = G.jax.high_order[0];
+      const Jv = f64(g.Jv, [B, D]);
+      const div = f64(g.vJv, [B, 1]);
+      const score = net(xt.reshape([B, 2, 3, 3]), t.mul(999)).reshape([B, D]).mul(c).detach();
+      const h = std.mul(score).add(noise().reshape([B, D]));
+      const hv = h.mul(v).sum(1, true);
+      const v2 = v.mul(v).sum(1, true);
+      const s2 = std.square();
+      const e = gradDiv.mul(s2.mul(std)).add(h.mul(hv.square())).sub(h.mul(div.mul(s2).add(v2)))
+        .sub(Jv.mul(s2).add(v).mul(hv.mul(2)));
+      const L3 = e.div(D).square().mean(1).mean();
+      expect(L3.item() / r3.terms.loss3.item() - 1).toBeLessThan(1e-9);
+      L3.backward();
+      for (const k of ['W1', 'b1', 'c1', 'W2']) {
+        expect(maxRelErr(auto[k], arr(params[k].grad!), 1e-8)).toBeLessThan(1e-8);
+        expect(Math.max(...auto[k].map(Math.abs))).toBeGreaterThan(1e-6);
+      }
+    });
   });
 
   it('draws v from the generator after t and z (Rademacher), reproducibly', () => {
