@@ -3,10 +3,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildFlaxToTorchMap, classifyTorchModules, convertLeaf, flaxModuleNames, unconvertLeaf } from '../../src/formats/flax-torch-map.js';
 import { toNumbers } from '../../src/formats/tensor-util.js';
-import { REFERENCE, haveReference } from './helpers.js';
+import { DATA } from './helpers.js';
+
+/** Copies of /work/shared/reference/state_dict files (the reference's own key lists and module maps). */
+const REF_DIR = join(DATA, 'reference');
 
 function readKeys(file: string): [string, number[]][] {
-  return readFileSync(join(REFERENCE, 'state_dict', file), 'utf8').trim().split('\n').map((line) => {
+  return readFileSync(join(REF_DIR, file), 'utf8').trim().split('\n').map((line) => {
     const [k, s] = line.split('\t');
     return [k!, JSON.parse(s!) as number[]];
   });
@@ -15,7 +18,7 @@ function readKeys(file: string): [string, number[]][] {
 /** "idx ('Type', …) FlaxName" lines of the reference map files. */
 function readReferenceMap(file: string): Map<number, string> {
   const out = new Map<number, string>();
-  for (const line of readFileSync(join(REFERENCE, 'state_dict', file), 'utf8').split('\n')) {
+  for (const line of readFileSync(join(REF_DIR, file), 'utf8').split('\n')) {
     const m = /^(\d+)\s.*\s(\S+)$/.exec(line.trim());
     if (m) out.set(Number(m[1]), m[2]!);
   }
@@ -38,7 +41,7 @@ describe('flax ↔ torch layouts', () => {
   });
 });
 
-describe.skipIf(!haveReference)('flax → torch module map vs the reference map files', () => {
+describe('flax → torch module map vs the reference map files', () => {
   for (const [keys, ref, count] of [
     ['cifar10_ddpmpp_continuous_keys.tsv', 'flax_to_torch_ddpmpp.txt', 55],
     ['cifar10_ddpmpp_deep_continuous_keys.tsv', 'flax_to_torch_ddpmpp_deep.txt', 91],

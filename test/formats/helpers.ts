@@ -9,9 +9,7 @@ import { toNumbers } from '../../src/formats/tensor-util.js';
 export const DATA = join(dirname(fileURLToPath(import.meta.url)), '..', 'data', 'formats');
 /** The shared reference fixtures (not in the repo); tests that need them are skipped when absent. */
 export const FIXTURES = process.env.SCOREFLOW_FIXTURES ?? '/work/shared/fixtures';
-export const REFERENCE = process.env.SCOREFLOW_REFERENCE ?? '/work/shared/reference';
 export const haveFixtures = existsSync(join(FIXTURES, 'a_ddpmpp.pth'));
-export const haveReference = existsSync(join(REFERENCE, 'state_dict'));
 
 export function readJson<T = any>(path: string): T {
   return JSON.parse(readFileSync(path, 'utf8')) as T;

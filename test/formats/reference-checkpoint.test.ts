@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { interpretReferenceCheckpoint, readReferenceCheckpoint, toReferenceCheckpoint } from '../../src/formats/reference-checkpoint.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { interpretReferenceCheckpoint, readReferenceCheckpoint, toReferenceCheckpoint, type ReferenceCheckpoint } from '../../src/formats/reference-checkpoint.js';
 import { toNumbers } from '../../src/formats/tensor-util.js';
 import { loadTorch } from '../../src/formats/torch-load.js';
 import { saveTorch } from '../../src/formats/torch-save.js';
@@ -11,7 +10,10 @@ import { DATA, FIXTURES, expectFormatError, expectSummary, haveFixtures, readJso
 describe.skipIf(!haveFixtures)('score_sde_pytorch training checkpoint (ckpt_a.pth)', () => {
   const golden = readJson(join(DATA, 'ckpt_a_golden.json'));
   const sdGolden = readJson(join(DATA, 'a_ddpmpp_golden.json'));
-  const ck = readReferenceCheckpoint(join(FIXTURES, 'ckpt_a.pth'));
+  let ck: ReferenceCheckpoint;
+  beforeAll(() => {
+    ck = readReferenceCheckpoint(join(FIXTURES, 'ckpt_a.pth'));
+  });
 
   it('has step 3, the model without module. prefixes, and 288 EMA shadow params', () => {
     expect(ck.step).toBe(3);
@@ -67,5 +69,4 @@ describe('reference checkpoint errors', () => {
     expectFormatError(() => interpretReferenceCheckpoint(new Map([['step', 1]])), /no 'model' state dict/);
     expectFormatError(() => interpretReferenceCheckpoint(new Map<string, unknown>([['model', new Map()], ['ema', new Map()]])), /shadow_params/);
   });
-  void readFileSync;
 });
