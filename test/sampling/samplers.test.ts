@@ -120,7 +120,7 @@ describe('probability-flow ODE sampler with the exact Gaussian score', () => {
         const z = tensor(zs, { dtype: 'float64' });
         const a = odeSample(gaussianScore(sde, data), sde, [2, 2], { generator: generator(1), init: z, eps });
         const b = odeSample(gaussianScore(sde, data), sde, [2, 2], { generator: generator(2), init: z, eps });
-        expect(Array.from(a.x.toArray())).toEqual(Array.from(b.x.toArray()));
+        expect(Array.from(a.x.toArray() as Float64Array)).toEqual(Array.from(b.x.toArray() as Float64Array));
         const coef = (t: number) => {
           const tt = tensor([t], { dtype: 'float64' });
           return { m: sde.meanCoef(tt).item(), s: sde.marginalStd(tt).item() };
