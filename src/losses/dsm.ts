@@ -4,13 +4,12 @@
  * x_t = mean(t)·x₀ + std(t)·z, s = score(x_t, t); ℓ₁ by the weighting; optionally ℓ₂/ℓ₃ (orders 2, 3).
  * Loss = mean_B ℓ₁ + mean_B ℓ₂ + mean_B ℓ₃.
  */
-import { ScoreflowError } from '../errors.js';
+import { argError, ScoreflowError } from '../errors.js';
 import { randn, rademacher } from '../random.js';
 import { batchView } from '../sde/base.js';
 import { getScoreFn } from '../sde/score-fn.js';
 import type { Sde } from '../sde/types.js';
 import { tidy } from '../scope.js';
-import { argError } from '../errors.js';
 import { zeros, type Tensor } from '../tensor.js';
 import { highOrderTerms } from './high-order.js';
 import { reduceOp, type LossFn } from './types.js';
