@@ -164,12 +164,13 @@ export function loadPickle(bytes: Uint8Array, options: PickleLoadOptions = {}): 
     if (!memo.has(i)) throw formatError(`pickle: memo key ${i} missing`);
     return memo.get(i);
   };
+  // BUILD (`__setstate__`): only objects whose constructor registered a hook, and dict subclasses (state
+  // = instance attributes). Never assigns arbitrary attributes onto JS objects ('__proto__' & co.).
   const build = (obj: unknown, state: unknown): void => {
     if (obj !== null && typeof obj === 'object') {
       const hook = buildHooks.get(obj);
       if (hook) return hook(state);
       if (obj instanceof Map) {
-        // dict subclass with instance attributes (torch state_dict's `_metadata`).
         const dictState = Array.isArray(state) ? state[0] : state;
         if (dictState instanceof Map) {
           const od = obj as OrderedDict;
@@ -177,9 +178,6 @@ export function loadPickle(bytes: Uint8Array, options: PickleLoadOptions = {}): 
           return;
         }
         if (dictState == null) return;
-      } else if (state instanceof Map) {
-        for (const [k, v] of state) (obj as Record<string, unknown>)[String(k)] = v;
-        return;
       }
     }
     throw formatError('pickle: BUILD on an object that does not accept state');

@@ -69,5 +69,8 @@ describe('pickle VM', () => {
     expectFormatError(() => loadPickle(b(0x80, 2, 'K', 1, 'Q', '.')), /persistent/);
     expectFormatError(() => loadPickle(b(0x80, 9, '.')), /protocol 9/);
     expectFormatError(() => loadPickle(b('X', 0xff, 0xff, 0xff, 0x7f, 'abc')), /truncated pickle/);
+    // BUILD may not set attributes on whitelisted marker objects (no '__proto__' games)
+    expectFormatError(() => loadPickle(b("ctorch\nTensor\n}X", 9, 0, 0, 0, '__proto__', '}sb.'), { globals: torchGlobals() }), /does not accept state/);
+    expectFormatError(() => loadPickle(b(0x80, 2, 0x8b, 0, 0, 1, 0, '.')), /too large|truncated/);
   });
 });
