@@ -44,6 +44,8 @@ export interface BoundOptions {
   chunk?: number;
   /** Dequantisation offset in bits/dim (default 'centered' = 7). */
   offset?: OffsetSpec;
+  /** Called after each chunk with the time samples done so far. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface BoundResult {
@@ -153,6 +155,7 @@ export function likelihoodBound(scoreFn: ScoreFn, sde: Sde, x0: Tensor, opts: Bo
       integral.dispose();
       integral = next;
       nfe += c * (formName === 'ssm' ? 2 : 1);
+      opts.onProgress?.(k0 + c, N);
     }
     const diffusionTerm = integral.mul(0.5 / N);
     const tT = full([B], sde.T, like);

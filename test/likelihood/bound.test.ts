@@ -35,9 +35,11 @@ describe('likelihoodBound: Gaussian data with the closed-form score', () => {
           const ode = f64(odeLikelihood(score, sde, x, { eps, hutchinson: 'exact', offset: 'none' }).bpd);
           // Each point repeated REPEATS times: the per-point average of the unbiased bound estimates.
           const xr = x.unsqueeze(1).expand([POINTS, REPEATS, D]).reshape([POINTS * REPEATS, D]);
+          const progress: number[] = [];
           const res = likelihoodBound(score, sde, xr, {
-            eps, form, importanceWeighting, N: 100, chunk: 50, generator: generator(12), offset: 'none',
+            eps, form, importanceWeighting, N: 100, chunk: 50, generator: generator(12), offset: 'none', onProgress: (d) => progress.push(d),
           });
+          expect(progress).toEqual([50, 100]);
           expect(res.nfe).toBe(form === 'ssm' ? 201 : 101);
           const b = f64(res.bpd);
           const per = Array.from({ length: POINTS }, (_, p) => mean(b.slice(p * REPEATS, (p + 1) * REPEATS)));

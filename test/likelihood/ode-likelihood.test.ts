@@ -59,6 +59,21 @@ describe('odeLikelihood: Gaussian data with the closed-form score', () => {
     });
   });
 
+  it('image-shaped inputs [B, C, H, W] give the same result as flat ones; progress per step', () => {
+    tidy(() => {
+      const sde = new SubVPSDE();
+      const flat = gaussianScore(sde, data);
+      const image = (x: Tensor, t: Tensor) => flat(x.reshape([x.shape[0], D]), t).reshape(x.shape);
+      const x = gaussianSamples(data, randn([2, D], { dtype: 'float64', generator: generator(9) }));
+      const a = odeLikelihood(flat, sde, x, { generator: generator(1) });
+      let steps = 0;
+      const b = odeLikelihood(image, sde, x.reshape([2, 1, 2, 2]), { generator: generator(1), onStep: () => { steps++; } });
+      expect(b.z.shape).toEqual([2, 1, 2, 2]);
+      expect(steps).toBe(b.nSteps);
+      f64(b.bpd).forEach((v, i) => expect(v).toBeCloseTo(f64(a.bpd)[i], 12));
+    });
+  });
+
   it('requires a generator for Hutchinson probes and rejects unknown probe kinds', () => {
     tidy(() => {
       const sde = new VPSDE();
