@@ -162,7 +162,7 @@ at::Tensor NaiveUpsample2d(const at::Tensor& x) {
 }
 at::Tensor NaiveDownsample2d(const at::Tensor& x) {
   const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  return x.reshape({N, C, H / 2, 2, W / 2, 2}).mean({3, 5});
+  return x.reshape({N, C, H / 2, 2, W / 2, 2}).mean(at::IntArrayRef({3, 5}));
 }
 
 // ------------------------------------------------------------------------------------------------
