@@ -47,7 +47,6 @@ export function unknownGlobal(module: string, name: string) {
   return formatError(`unknown pickle global '${module}.${name}'`);
 }
 
-const MARK = Symbol('pickle.mark');
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function decodeLatin1(b: Uint8Array): string {
