@@ -103,10 +103,13 @@ Napi::Array WrapTensorList(Napi::Env env, const std::vector<at::Tensor>& ts) {
   return arr;
 }
 
-// A JS number as a "wrapped number" tensor: type promotion then treats it like a Python scalar
-// (float32 tensor + 0.5 stays float32), exactly as PyTorch does.
+// A JS number as a "wrapped number" tensor: type promotion then treats it like a Python scalar literal
+// (float32 tensor + 0.5 stays float32; an integral number is an int literal, so int64 tensor + 2 stays
+// int64), exactly as PyTorch does.
 static at::Tensor ScalarOperand(double v) {
-  at::Tensor s = at::scalar_tensor(v, at::TensorOptions().dtype(at::kDouble));
+  bool integral = std::isfinite(v) && v == std::trunc(v) && std::fabs(v) < 9.007199254740992e15;
+  at::Tensor s = integral ? at::scalar_tensor(static_cast<int64_t>(v), at::TensorOptions().dtype(at::kLong))
+                          : at::scalar_tensor(v, at::TensorOptions().dtype(at::kDouble));
   s.unsafeGetTensorImpl()->set_wrapped_number(true);
   return s;
 }

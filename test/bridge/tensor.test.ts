@@ -140,3 +140,16 @@ describe('tensor creation and host transfer', () => {
     });
   });
 });
+
+describe('scalar promotion', () => {
+  it('treats integral JS numbers as int literals and fractional ones as float literals', () => {
+    tidy(() => {
+      const i = tensor([1, 2], { dtype: 'int64' });
+      expect(i.add(2).dtype).toBe('int64');
+      expect(i.mul(0.5).dtype).toBe('float32');
+      expect(tensor([1, 2]).add(2).dtype).toBe('float32');
+      expect(tensor(new Float64Array([1])).mul(3).dtype).toBe('float64');
+      expect(Array.from(i.add(2).toArray() as BigInt64Array)).toEqual([3n, 4n]);
+    });
+  });
+});
