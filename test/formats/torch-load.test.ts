@@ -5,7 +5,8 @@ import type { HostTensor } from '../../src/host-tensor.js';
 import { asStateDict, loadTorch, loadTorchFile } from '../../src/formats/torch-load.js';
 import { OrderedDict, PyReduce, isTuple, tuple } from '../../src/formats/py-values.js';
 import { dumpPickle } from '../../src/formats/pickle-writer.js';
-import { writeZip } from '../../src/formats/zip.js';
+import { readZip, writeZip } from '../../src/formats/zip.js';
+import { saveTorch } from '../../src/formats/torch-save.js';
 import { TorchDType } from '../../src/formats/torch-types.js';
 import { toNumbers } from '../../src/formats/tensor-util.js';
 import { DATA, FIXTURES, expectSummary, haveFixtures, readJson, type Summary } from './helpers.js';
@@ -135,4 +136,23 @@ describe('pickle protocols 4 and 5 (torch.save pickle_protocol=4/5)', () => {
       expect(v.get('long')).toBe('z'.repeat(300));
     });
   }
+});
+
+describe('byte order', () => {
+  it("honours a 2.x 'byteorder' record of 'big'", () => {
+    const little = saveTorch(new Map([['t', { dtype: 'float32', shape: [2], data: new Float32Array([1.5, -2]) } as HostTensor]]));
+    const z = readZip(little);
+    const entries = z.entries.map((e) => {
+      let data = z.read(e);
+      if (e.name.endsWith('byteorder')) data = new TextEncoder().encode('big');
+      return { name: e.name, data };
+    });
+    // byte-swap each float32 (reverse 4-byte groups) of the storage
+    const st = entries.find((e) => e.name.includes('/data/'))!;
+    const orig = z.read(st.name);
+    st.data = new Uint8Array(orig.length);
+    for (let i = 0; i < orig.length; i += 4) for (let j = 0; j < 4; j++) st.data[i + j] = orig[i + 3 - j]!;
+    const t = (loadTorch(writeZip(entries, { align: 64 })) as Map<string, HostTensor>).get('t')!;
+    expect(toNumbers(t)).toEqual([1.5, -2]);
+  });
 });
