@@ -125,6 +125,16 @@ describe('NCSN++ goldens from the PyTorch reference', () => {
         const out = runGolden(model, io.get('x')!, io.get('labels')!);
         const err = scaledMaxErr(out, hostToArray(io.get('out')!));
         expect(err).toBeLessThanOrEqual(1e-5);
+        // Backward through every layer: the reference's vector-Jacobian product w.r.t. x.
+        const gx = enableGrad(() => tidy(() => {
+          const x = fromHost(io.get('x')!).requiresGrad_();
+          const y = model.forward(x, fromHost(io.get('labels')!)) as unknown as Tensor;
+          y.mul(fromHost(io.get('gout')!)).sum().backward();
+          return Float64Array.from(x.grad!.toArray() as Float32Array, Number);
+        }));
+        const gerr = scaledMaxErr(gx, hostToArray(io.get('grad_x')!));
+        console.log(`${name}: out ${err.toExponential(2)} grad_x ${gerr.toExponential(2)}`);
+        expect(gerr).toBeLessThanOrEqual(2e-5);
       } finally {
         model.dispose();
       }
