@@ -74,6 +74,15 @@ describe('odeLikelihood: Gaussian data with the closed-form score', () => {
     });
   });
 
+  it('a score that turns non-finite raises ERR_ODE', () => {
+    tidy(() => {
+      const sde = new VPSDE();
+      const bad = (x: Tensor, t: Tensor) => x.mul(t.reshape([-1, 1]).sub(0.5).reciprocal().log()); // NaN for t < 0.5
+      const x = tensor(new Float64Array([0.1, 0.2, 0.3, 0.4]), { shape: [1, D] });
+      expect(() => odeLikelihood(bad, sde, x, { generator: generator(1) })).toThrow(expect.objectContaining({ code: 'ERR_ODE' }));
+    });
+  });
+
   it('requires a generator for Hutchinson probes and rejects unknown probe kinds', () => {
     tidy(() => {
       const sde = new VPSDE();
