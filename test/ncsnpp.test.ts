@@ -135,6 +135,18 @@ describe('NCSN++ goldens from the PyTorch reference', () => {
         const gerr = scaledMaxErr(gx, hostToArray(io.get('grad_x')!));
         console.log(`${name}: out ${err.toExponential(2)} grad_x ${gerr.toExponential(2)}`);
         expect(gerr).toBeLessThanOrEqual(2e-5);
+        // Train-mode dropout: the reference ran torch.manual_seed(55) right before the forward; the
+        // model-owned generator seeded with 55 draws the same masks.
+        const outTrain = io.get('out_train');
+        if (outTrain) {
+          model.train(true);
+          (model as unknown as { setDropoutSeed(s: number | null): void }).setDropoutSeed(55);
+          const tr = runGolden(model, io.get('x')!, io.get('labels')!);
+          model.train(false);
+          const terr = scaledMaxErr(tr, hostToArray(outTrain));
+          console.log(`${name}: train-mode dropout ${terr.toExponential(2)}`);
+          expect(terr).toBeLessThanOrEqual(1e-5);
+        }
       } finally {
         model.dispose();
       }
