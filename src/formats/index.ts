@@ -22,7 +22,7 @@ export {
 } from './flax-torch-map.js';
 export {
   readReferenceCheckpoint, interpretReferenceCheckpoint, toReferenceCheckpoint, stripModulePrefix,
-  interpretFlaxState, readFlaxReferenceState, type ReferenceCheckpoint, type FlaxReferenceState,
+  interpretFlaxState, readFlaxReferenceState, toFlaxState, type ReferenceCheckpoint, type FlaxReferenceState, type FlaxStateInput,
 } from './reference-checkpoint.js';
 export { detectFormat, readCheckpoint, readCheckpointFile, SUPPORTED_FORMATS, type FileFormat } from './registry.js';
 export { readStateDict, applyEmaShadow, checkStateDict, type StateDictOptions } from './state-dict.js';

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { HostTensor } from '../host-tensor.js';
 import { formatError } from './errors.js';
 import { flaxGet, readFlaxCheckpoint } from './flax.js';
-import { buildFlaxToTorchMap, flaxParamsToTorch, topLevelNames, type FlaxMapOptions, type LeafMapping } from './flax-torch-map.js';
+import { buildFlaxToTorchMap, flaxParamsToTorch, topLevelNames, torchToFlaxParams, type FlaxMapOptions, type LeafMapping } from './flax-torch-map.js';
 import { OrderedDict, PyFloat, dictEntries, dictGet, tuple } from './py-values.js';
 import { isHostTensor, toNumbers } from './tensor-util.js';
 import { loadTorch } from './torch-load.js';
@@ -23,8 +23,8 @@ export interface ParamGroup {
   amsgrad: boolean;
   /** Indices into the optimizer's parameter list. */
   params: number[];
-  /** Every key of the group as stored (foreach, maximize, capturable, …). */
-  raw: Map<unknown, unknown>;
+  /** Every key of the group as stored (foreach, maximize, capturable, …); torch 1.13 defaults if absent. */
+  raw?: Map<unknown, unknown>;
 }
 
 export interface AdamState {
@@ -127,6 +127,12 @@ export function readReferenceCheckpoint(bytesOrPath: Uint8Array | string): Refer
   return interpretReferenceCheckpoint(loadTorch(bytes));
 }
 
+/** torch 1.13 Adam param-group keys, in its order (lr … amsgrad are overwritten from the group). */
+const ADAM_DEFAULTS: [string, unknown][] = [
+  ['lr', 0], ['betas', null], ['eps', 0], ['weight_decay', 0], ['amsgrad', false], ['maximize', false],
+  ['foreach', null], ['capturable', false], ['differentiable', false], ['fused', false], ['params', []],
+];
+
 /**
  * The inverse: a value for `saveTorch` that score_sde_pytorch's `restore_checkpoint` accepts (DataParallel
  * keys, Adam state with float32 scalar `step` tensors as torch ≥ 1.12 stores them).
@@ -144,7 +150,7 @@ export function toReferenceCheckpoint(ck: ReferenceCheckpoint, options: { module
     ]));
   });
   const groups = ck.optimizer.paramGroups.map((g) => {
-    const raw = new Map<unknown, unknown>(g.raw);
+    const raw = new Map<unknown, unknown>(g.raw ?? ADAM_DEFAULTS);
     raw.set('lr', new PyFloat(g.lr));
     raw.set('betas', tuple(new PyFloat(g.betas[0]), new PyFloat(g.betas[1])));
     raw.set('eps', new PyFloat(g.eps));
@@ -213,6 +219,48 @@ export function interpretFlaxState(tree: unknown, torchKeys: Iterable<readonly [
     emaRate: optionalNum(flaxGet(tree, 'ema_rate')),
     mapping,
   };
+}
+
+export interface FlaxStateInput {
+  params: ReadonlyMap<string, HostTensor>;
+  paramsEma?: ReadonlyMap<string, HostTensor>;
+  expAvg?: ReadonlyMap<string, HostTensor>;
+  expAvgSq?: ReadonlyMap<string, HostTensor>;
+  step: number;
+  lr?: number;
+  emaRate?: number;
+  /** jax PRNG key, stored as uint32[2] by the references (written here as int64). */
+  rng?: HostTensor;
+}
+
+/**
+ * A score_sde/score_flow-layout State tree (for `writeFlaxCheckpoint`) from torch-layout tensors: the
+ * inverse of `interpretFlaxState`, using `mapping` from `buildFlaxToTorchMap`.
+ */
+export function toFlaxState(s: FlaxStateInput, mapping: readonly LeafMapping[]): Map<string, unknown> {
+  const target = torchToFlaxParams(s.params, mapping);
+  const state = new Map<string, unknown>([['step', s.step]]);
+  if (s.expAvg && s.expAvgSq) {
+    const m = torchToFlaxParams(s.expAvg, mapping);
+    const v = torchToFlaxParams(s.expAvgSq, mapping);
+    const zip = (a: unknown, b: unknown): unknown => {
+      if (isHostTensor(a)) return new Map<string, unknown>([['grad_ema', a], ['grad_sq_ema', b]]);
+      const out = new Map<string, unknown>();
+      for (const [k, x] of a as Map<string, unknown>) out.set(k, zip(x, (b as Map<string, unknown>).get(k)));
+      return out;
+    };
+    state.set('param_states', zip(m, v));
+  }
+  const tree = new Map<string, unknown>([
+    ['step', s.step],
+    ['optimizer', new Map<string, unknown>([['target', target], ['state', state]])],
+    ['lr', s.lr ?? 0],
+    ['model_state', new Map()],
+    ['ema_rate', s.emaRate ?? 0.999],
+    ['params_ema', torchToFlaxParams(s.paramsEma ?? s.params, mapping)],
+  ]);
+  if (s.rng) tree.set('rng', s.rng);
+  return tree;
 }
 
 export function readFlaxReferenceState(bytesOrPath: Uint8Array | string, torchKeys: Iterable<readonly [string, readonly number[]]>, options?: FlaxMapOptions): FlaxReferenceState {

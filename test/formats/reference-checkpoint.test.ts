@@ -64,6 +64,26 @@ describe.skipIf(!haveFixtures)('score_sde_pytorch training checkpoint (ckpt_a.pt
   });
 });
 
+describe('building a reference checkpoint from our own state', () => {
+  it('fills torch 1.13 Adam param-group defaults', () => {
+    const w = { dtype: 'float32' as const, shape: [2], data: new Float32Array([1, 2]) };
+    const ck: ReferenceCheckpoint = {
+      model: new Map([['sigmas', { dtype: 'float64', shape: [1], data: new Float64Array([1]) }], ['w', w]]),
+      ema: { decay: 0.999, numUpdates: 1, shadowParams: [w] },
+      optimizer: { step: [1], expAvg: [w], expAvgSq: [w], paramGroups: [{ lr: 2e-4, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, params: [0] }] },
+      step: 1,
+    };
+    const v = loadTorch(saveTorch(toReferenceCheckpoint(ck))) as Map<string, any>;
+    const g = v.get('optimizer').get('param_groups')[0] as Map<string, unknown>;
+    expect([...g.keys()]).toEqual(['lr', 'betas', 'eps', 'weight_decay', 'amsgrad', 'maximize', 'foreach', 'capturable', 'differentiable', 'fused', 'params']);
+    expect(g.get('lr')).toBe(2e-4);
+    expect(g.get('foreach')).toBeNull();
+    const back = interpretReferenceCheckpoint(v);
+    expect(back.optimizer.step).toEqual([1]);
+    expect([...back.model.keys()]).toEqual(['sigmas', 'w']);
+  });
+});
+
 describe('reference checkpoint errors', () => {
   it('names what is missing', () => {
     expectFormatError(() => interpretReferenceCheckpoint(new Map([['step', 1]])), /no 'model' state dict/);
