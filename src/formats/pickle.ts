@@ -13,6 +13,9 @@
 import { formatError } from './errors.js';
 import { OrderedDict, tuple } from './py-values.js';
 
+// The protocol-2 writer lives in its own file; re-exported so `pickle.js` is the one place to look.
+export { dumpPickle, PickleWriter, type PickleCustomHook } from './pickle-writer.js';
+
 export type PickleCallable = (...args: unknown[]) => unknown;
 
 /**
