@@ -36,6 +36,11 @@ inline at::Tensor ApplyAct(Act a, const at::Tensor& x) {
   return x;
 }
 
+// True for a channels-last (NHWC-strided) tensor that is not also NCHW-contiguous.
+inline bool IsChannelsLast(const at::Tensor& x) {
+  return x.dim() == 4 && !x.is_contiguous() && x.is_contiguous(at::MemoryFormat::ChannelsLast);
+}
+
 inline int64_t NumGroups(int64_t c) { return std::min<int64_t>(c / 4, 32); }
 
 // Reference initialisers, drawing from one generator in construction order.
@@ -121,28 +126,45 @@ struct FirKernel {
   }
 };
 
+// Zero-pads (positive) or crops (negative) the last two dims: (left, right, top, bottom). Crops are
+// views, so the memory format survives.
+at::Tensor PadOrCrop(const at::Tensor& t, int64_t l, int64_t r, int64_t top, int64_t bottom) {
+  if (l <= 0 && r <= 0 && top <= 0 && bottom <= 0) {
+    const int64_t H = t.size(2), W = t.size(3);
+    return t.narrow(3, -l, W + l + r).narrow(2, -top, H + top + bottom);
+  }
+  return at::constant_pad_nd(t, {l, r, top, bottom}, 0);
+}
+
 // op/upfirdn2d.py upfirdn2d_native (same pads on x and y): zero-insert `up`, pad (negative = crop),
-// true convolution with k, keep every `down`-th sample. Up uses a stride-`up` transposed conv
-// (= zero insertion + convolution), down uses a strided conv (= convolution + subsampling).
+// true convolution with k, keep every `down`-th sample. Per channel (grouped conv, any memory format);
+// up uses a stride-`up` transposed conv (= zero insertion + convolution), down a strided conv
+// (= convolution + subsampling).
 at::Tensor Upfirdn2d(const at::Tensor& x, const at::Tensor& k, int64_t up, int64_t down, int64_t p0,
                      int64_t p1) {
-  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const int64_t C = x.size(1), H = x.size(2), W = x.size(3);
   const int64_t kh = k.size(0), kw = k.size(1);
-  at::Tensor xr = x.reshape({N * C, 1, H, W});
-  at::Tensor kk = k.view({1, 1, kh, kw});
+  at::Tensor w = k.view({1, 1, kh, kw}).expand({C, 1, kh, kw}).contiguous();
   at::Tensor y;
   if (up > 1) {
-    at::Tensor t = at::conv_transpose2d(xr, kk, c10::nullopt, at::IntArrayRef({up, up}));
+    at::Tensor t = at::conv_transpose2d(x, w, c10::nullopt, at::IntArrayRef({up, up}), at::IntArrayRef({0, 0}),
+                                        at::IntArrayRef({0, 0}), C);
     const int64_t lenH = (H - 1) * up + kh, lenW = (W - 1) * up + kw;
     const int64_t outH = H * up + p0 + p1 - kh + 1, outW = W * up + p0 + p1 - kw + 1;
     const int64_t sH = kh - 1 - p0, sW = kw - 1 - p0;
-    y = at::constant_pad_nd(t, {-sW, sW + outW - lenW, -sH, sH + outH - lenH}, 0);
+    y = PadOrCrop(t, -sW, sW + outW - lenW, -sH, sH + outH - lenH);
     if (down > 1) y = y.slice(2, 0, c10::nullopt, down).slice(3, 0, c10::nullopt, down);
   } else {
-    at::Tensor xp = (p0 == 0 && p1 == 0) ? xr : at::constant_pad_nd(xr, {p0, p1, p0, p1}, 0);
-    y = at::conv2d(xp, kk.flip({2, 3}), c10::nullopt, at::IntArrayRef({down, down}));
+    at::Tensor wf = w.flip({2, 3});
+    if (p0 == p1 && p0 >= 0) {
+      y = at::conv2d(x, wf, c10::nullopt, at::IntArrayRef({down, down}), at::IntArrayRef({p0, p0}),
+                     at::IntArrayRef({1, 1}), C);
+    } else {
+      y = at::conv2d(PadOrCrop(x, p0, p1, p0, p1), wf, c10::nullopt, at::IntArrayRef({down, down}),
+                     at::IntArrayRef({0, 0}), at::IntArrayRef({1, 1}), C);
+    }
   }
-  return y.reshape({N, C, y.size(2), y.size(3)});
+  return y;
 }
 
 // up_or_down_sampling.upsample_2d / downsample_2d (factor 2).
@@ -156,12 +178,13 @@ at::Tensor FirDownsample2d(const at::Tensor& x, FirKernel& k1) {
 }
 
 // naive_upsample_2d / naive_downsample_2d (and the JAX non-FIR Upsample: nearest x2).
-at::Tensor NaiveUpsample2d(const at::Tensor& x) {
-  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  return x.reshape({N, C, H, 1, W, 1}).expand({N, C, H, 2, W, 2}).reshape({N, C, H * 2, W * 2});
+at::Tensor NaiveUpsample2d(const at::Tensor& x) {  // exact copies; keeps the memory format
+  return at::upsample_nearest2d(x, at::IntArrayRef({x.size(2) * 2, x.size(3) * 2}));
 }
 at::Tensor NaiveDownsample2d(const at::Tensor& x) {
   const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  if (IsChannelsLast(x))  // mean over the 2x2 blocks of the NHWC view; the result stays channels-last
+    return x.permute({0, 2, 3, 1}).reshape({N, H / 2, 2, W / 2, 2, C}).mean(at::IntArrayRef({2, 4})).permute({0, 3, 1, 2});
   return x.reshape({N, C, H / 2, 2, W / 2, 2}).mean(at::IntArrayRef({3, 5}));
 }
 
@@ -220,10 +243,15 @@ struct LinearL : Layer {
   at::Tensor Call(const at::Tensor& x, const at::Tensor&) override { return at::linear(x, weight, bias); }
 };
 
-// layers.NIN: W [in, out], b [out]; y = x·W + b over the channel axis. Returns NCHW-contiguous.
+// layers.NIN: W [in, out], b [out]; y = x·W + b over the channel axis. NCHW in → NCHW-contiguous out;
+// channels-last in → channels-last out (one matmul over the [B·H·W, C] rows, as the reference).
 inline at::Tensor NinApply(const at::Tensor& x, const at::Tensor& W, const at::Tensor& b) {
   const int64_t B = x.size(0), C = x.size(1), H = x.size(2), Wd = x.size(3);
   const int64_t O = W.size(1);
+  if (IsChannelsLast(x)) {
+    at::Tensor rows = x.permute({0, 2, 3, 1}).reshape({B * H * Wd, C});
+    return at::addmm(b, rows, W).view({B, H, Wd, O}).permute({0, 3, 1, 2});
+  }
   at::Tensor xv = x.reshape({B, C, H * Wd});
   at::Tensor y = at::baddbmm(b.view({1, O, 1}).expand({B, O, H * Wd}), W.t().unsqueeze(0).expand({B, O, C}), xv);
   return y.view({B, O, H, Wd});
@@ -276,14 +304,25 @@ struct AttnBlockL : Layer {
   at::Tensor Call(const at::Tensor& x, const at::Tensor&) override {
     const int64_t B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), L = H * W;
     at::Tensor h = GroupNorm_0->Call(x, {});
-    // q, k, v in one batched matmul: [B, 3C, L].
     at::Tensor Wqkv = at::cat({NIN_0->W, NIN_1->W, NIN_2->W}, 1);  // [C, 3C]
     at::Tensor bqkv = at::cat({NIN_0->b, NIN_1->b, NIN_2->b}, 0);  // [3C]
+    const double scale = std::pow(static_cast<double>(C), -0.5);
+    if (IsChannelsLast(x)) {
+      // Token-major: rows [B, L, C] (free view of an NHWC tensor); the output stays channels-last.
+      at::Tensor rows = h.contiguous(at::MemoryFormat::ChannelsLast).permute({0, 2, 3, 1}).reshape({B, L, C});
+      at::Tensor qkv = at::matmul(rows, Wqkv).add_(bqkv);  // [B, L, 3C]
+      at::Tensor q = qkv.narrow(2, 0, C), k = qkv.narrow(2, C, C), v = qkv.narrow(2, 2 * C, C);
+      at::Tensor w = at::softmax(at::bmm(q, k.transpose(1, 2)).mul_(scale), -1);  // [B, Lq, Lk]
+      at::Tensor o = at::bmm(w, v);                                              // [B, L, C]
+      at::Tensor out = at::matmul(o, NIN_3->W).add_(NIN_3->b).view({B, H, W, C}).permute({0, 3, 1, 2});
+      return skip_rescale ? (x + out) / std::sqrt(2.0) : x + out;
+    }
+    // q, k, v in one batched matmul: [B, 3C, L].
     at::Tensor qkv = at::baddbmm(bqkv.view({1, 3 * C, 1}).expand({B, 3 * C, L}),
                                  Wqkv.t().unsqueeze(0).expand({B, 3 * C, C}), h.reshape({B, C, L}));
     at::Tensor q = qkv.narrow(1, 0, C), k = qkv.narrow(1, C, C), v = qkv.narrow(1, 2 * C, C);
     // w[b, i, j] = <q_i, k_j> / sqrt(C); softmax over the H·W keys.
-    at::Tensor w = at::bmm(q.transpose(1, 2), k).mul_(std::pow(static_cast<double>(C), -0.5));
+    at::Tensor w = at::bmm(q.transpose(1, 2), k).mul_(scale);
     w = at::softmax(w, -1);
     at::Tensor o = at::bmm(v, w.transpose(1, 2)).view({B, C, H, W});  // o[b,c,i] = Σ_j w[b,i,j] v[b,c,j]
     h = NIN_3->Call(o, {});
