@@ -12,7 +12,7 @@ class TensorJob : public Napi::AsyncWorker {
   // `single`: resolve with one tensor (or undefined) instead of an array.
   TensorJob(Napi::Env env, Work work, bool single)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)),
-        single_(single), grad_enabled_(at::GradMode::is_enabled()) {}
+        single_(single), grad_enabled_(at::GradMode::is_enabled()), num_threads_(at::get_num_threads()) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
@@ -27,7 +27,13 @@ class TensorJob : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     try {
-      // Grad mode is thread-local: re-establish the caller's.
+      // Grad mode and the OpenMP thread count are per thread: re-establish the caller's, so results are
+      // bit-identical to the synchronous call (a different thread count changes reduction order).
+      thread_local int applied_threads = -1;
+      if (applied_threads != num_threads_) {
+        at::set_num_threads(num_threads_);
+        applied_threads = num_threads_;
+      }
       at::AutoGradMode grad_mode(grad_enabled_);
       result_ = work_();
     } catch (...) {
@@ -55,6 +61,7 @@ class TensorJob : public Napi::AsyncWorker {
   Work work_;
   bool single_;
   bool grad_enabled_;
+  int num_threads_;
   std::vector<at::Tensor> result_;
   std::exception_ptr error_;
 };

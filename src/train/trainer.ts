@@ -15,8 +15,8 @@ import { getLossFn, type LossFn, type LossResult } from '../losses/index.js';
 import { trainingLoaders, type Batch, type DataLoader } from '../data/index.js';
 import { fromHost, type Tensor } from '../tensor.js';
 import { generator, type Generator } from '../random.js';
-import { noGrad } from '../autograd.js';
-import { tidy } from '../scope.js';
+import { backwardAsync, noGrad } from '../autograd.js';
+import { dispose, tidy } from '../scope.js';
 import { resolveDevice } from '../device.js';
 import { ScoreflowError } from '../errors.js';
 import type { ImageDataset } from '../data/index.js';
@@ -127,25 +127,26 @@ export class Trainer {
     const { model, optimizer, ema } = this.state;
     const c = this.config;
     if (c.model.dropout > 0) model.setDropoutSeed(c.seed * 1_000_003 + this.state.step); // resumable dropout
-    const scalars = tidy(() => {
-      const x = deviceBatch(batch, this.device, c.data.centered);
-      const r = this.lossFn(model, x, { generator: this.lossGen });
-      r.loss.backward();
+    const r = tidy(() => this.lossFn(model, deviceBatch(batch, this.device, c.data.centered), { generator: this.lossGen }));
+    try {
       const s = scalarsOf(r, 'training_loss', c.training.score_matching_order);
       if (!Number.isFinite(s.training_loss!)) {
         throw new ScoreflowError('ERR_NUMERIC', `training loss is ${s.training_loss} at step ${this.state.step}: stopping ` +
           'without writing a checkpoint (the last good one is kept). Lower optim.lr or check the data.');
       }
+      // The backward pass runs on libuv's pool, so the data loader prepares the next batch meanwhile.
+      await backwardAsync(r.loss);
       const info = optimizer.step(this.state.step);
       s.lr = info.lr;
       s.grad_norm = info.gradNorm.item();
       info.gradNorm.dispose();
+      optimizer.zeroGrad();
+      ema.update(model.parameters());
+      this.state.step += 1;
       return s;
-    });
-    optimizer.zeroGrad();
-    ema.update(model.parameters());
-    this.state.step += 1;
-    return scalars;
+    } finally {
+      dispose(r);
+    }
   }
 
   /** One eval batch with the EMA weights (references: eval_freq). */
@@ -181,10 +182,11 @@ export class Trainer {
     let stoppedBy: TrainResult['stoppedBy'] = 'done';
     let t0 = performance.now();
     let s0 = this.state.step;
+    const stream = this.loaders.train[Symbol.asyncIterator]();
     try {
       while (this.state.step < c.n_iters) {
-        const batch = await this.loaders.train.next();
-        if (!batch) throw new ScoreflowError('ERR_DATA', 'the training data stream ended unexpectedly');
+        const { value: batch, done } = await stream.next();
+        if (done) throw new ScoreflowError('ERR_DATA', 'the training data stream ended unexpectedly');
         last = await this.trainStep(batch);
         const step = this.state.step;
         logger?.tick?.(step, c.n_iters);
@@ -203,6 +205,7 @@ export class Trainer {
       }
       this.saveMeta();
     } finally {
+      await stream.return?.();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       logger?.close?.();
