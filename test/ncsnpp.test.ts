@@ -288,6 +288,35 @@ describe('NcsnppModule behaviour', () => {
     }
   });
 
+  it('to(device): cpu round trip, ERR_DEVICE for an unavailable device, CUDA matches the golden when present', () => {
+    const meta = JSON.parse(readFileSync(join(DATA, 've_ncsnpp.json'), 'utf8')) as GoldenMeta;
+    const model = new (Ncsnpp())(meta.config);
+    try {
+      const dev = (model as unknown as { device(): string });
+      model.to('cpu');
+      expect(dev.device()).toBe('cpu');
+      if (!addon().cudaIsAvailable()) {
+        expect(() => model.to('cuda')).toThrow(expect.objectContaining({ code: 'ERR_DEVICE' }));
+        return;
+      }
+      loadWeights(model, asStateDict(loadTorchFile(join(DATA, 've_ncsnpp.pth'))));
+      model.train(false);
+      model.to('cuda');
+      expect(dev.device()).toMatch(/^cuda/);
+      const io = readNpzFile(join(DATA, 've_ncsnpp.npz'));
+      const out = noGrad(() => tidy(() => {
+        const y = model.forward(fromHost(io.get('x')!, 'cuda'), fromHost(io.get('labels')!, 'cuda')) as unknown as Tensor;
+        return Float64Array.from(y.to('cpu').toArray() as Float32Array, Number);
+      }));
+      // cuDNN may use TF32 for convolutions: a loose bound that still catches any layer error.
+      expect(scaledMaxErr(out, hostToArray(io.get('out')!))).toBeLessThanOrEqual(1e-2);
+      const sigmas = tidy(() => (model.namedBuffers() as unknown as [string, Tensor][])[0][1].device);
+      expect(sigmas).toMatch(/^cuda/);
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('same seed, same weights; errors carry codes; dispose is idempotent and final', () => {
     const C = Ncsnpp();
     const m1 = new C(small, 42);
