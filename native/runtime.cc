@@ -187,15 +187,12 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   ExportFn(env, exports, "timeAddLoop", TimeAddLoop);
 }
 
-// Modules are optional while the network translation unit is being written.
-void InitModules(Napi::Env env, Napi::Object exports) __attribute__((weak));
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTensor(env, exports);
   InitRuntime(env, exports);
   InitAsync(env, exports);
   InitOptim(env, exports);
-  if (&InitModules != nullptr) InitModules(env, exports);
+  InitModules(env, exports);
   return exports;
 }
 
