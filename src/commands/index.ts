@@ -22,6 +22,18 @@ export const COMMANDS: CommandSpec[] = [
     load: async () => (await import('./train.js')).run,
   },
   {
+    command: 'sample',
+    describe: 'draw samples from the EMA weights of a checkpoint (config.sampling) into <out>/ckpt_<c>/samples_<r>.npz + .png; resumable',
+    builder: (y) => configOptions(y)
+      .option('ckpt', { type: 'number', describe: 'checkpoint number: <workdir>/checkpoints/checkpoint_<N>.pth (default eval.ckpt_id)' })
+      .option('checkpoint', { type: 'string', describe: 'any checkpoint file instead (training checkpoint, state dict, .safetensors, flax State)' })
+      .option('num_samples', { type: 'number', describe: 'samples to draw, in full batches (default eval.num_samples)' })
+      .option('batch_size', { type: 'number', describe: 'samples per round (default eval.batch_size)' })
+      .option('out', { type: 'string', describe: 'output folder (default <workdir>/eval)' })
+      .conflicts('ckpt', 'checkpoint'),
+    load: async () => (await import('./sample.js')).run,
+  },
+  {
     command: 'convert <input> <output>',
     describe: 'convert a reference checkpoint (torch .pth, legacy, flax msgpack) or state dict to ours (.pth) or .safetensors',
     builder: (y) => y

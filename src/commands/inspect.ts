@@ -2,7 +2,7 @@
 import { readCheckpointFile } from '../formats/registry.js';
 import { listConfigs, loadConfig } from '../config/index.js';
 import { numel, type HostTensor } from '../host-tensor.js';
-import { extractStateDict } from './weights.js';
+import { loadWeights } from './weights.js';
 
 export async function run(args: Record<string, unknown>): Promise<void> {
   const file = String(args.file);
@@ -12,7 +12,7 @@ export async function run(args: Record<string, unknown>): Promise<void> {
       '(use `scoreflow convert --config <model config>` to map its names)');
     return;
   }
-  const { weights, kind } = extractStateDict(read, 'raw');
+  const { weights, kind } = loadWeights(file, 'raw');
   const total = [...weights.values()].reduce((a, t) => a + numel(t.shape), 0);
   const dtypes = new Map<string, number>();
   for (const t of weights.values()) dtypes.set(t.dtype, (dtypes.get(t.dtype) ?? 0) + 1);

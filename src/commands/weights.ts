@@ -1,69 +1,42 @@
-/**
- * Turns whatever a checkpoint file holds into a plain state dict with our (= score_sde_pytorch's) names:
- * a reference training checkpoint (EMA or raw weights), a state dict (with or without 'module.'), a
- * safetensors file, or a flax State (needs the model's key list for the name map).
- */
+/** Model weights from any supported checkpoint file, with the key list of the model they belong to. */
+import { readFileSync } from 'node:fs';
 import type { HostTensor } from '../host-tensor.js';
-import type { ReadResult } from '../formats/registry.js';
-import { asStateDict } from '../formats/torch-load.js';
-import { interpretFlaxState, interpretReferenceCheckpoint, stripModulePrefix } from '../formats/reference-checkpoint.js';
-import { dictGet } from '../formats/py-values.js';
-import { ScoreflowError } from '../errors.js';
+import { readStateDict } from '../formats/state-dict.js';
+import { detectFormat } from '../formats/registry.js';
 
 export type WeightChoice = 'ema' | 'raw';
 
 export interface ModelKeys {
   /** (name, shape) of every state-dict entry, in order. */
   stateDict: [string, number[]][];
-  /** Names of the parameters the EMA tracks (trainable ones), in parameters() order. */
-  trainable: string[];
-  /** Buffers and other entries a flax file does not hold (e.g. `sigmas`), taken from the model. */
+  /** State-dict entries the EMA does not track (buffers such as `sigmas`, the frozen Fourier `W`). */
+  untracked: string[];
+  /** Their values, for formats that do not store them (flax). */
   extras: Map<string, HostTensor>;
 }
 
-export interface ExtractedWeights { weights: Map<string, HostTensor>; kind: string }
+/** Without a model at hand: the NCSN++ buffer and the frozen Fourier projection of the references. */
+const DEFAULT_UNTRACKED = ['sigmas', 'all_modules.0.W'];
 
-/** Trainable names when no model is at hand: everything but the `sigmas` buffer and the frozen Fourier W. */
-function guessTrainable(sd: Map<string, HostTensor>): string[] {
-  return [...sd.keys()].filter((k) => k !== 'sigmas' && !/^all_modules\.0\.W$/.test(k));
-}
-
-export function extractStateDict(read: ReadResult['value'] | ReadResult, choice: WeightChoice, model?: ModelKeys): ExtractedWeights {
-  const r = (read && typeof read === 'object' && 'format' in read && 'value' in read) ? read as ReadResult : { format: 'torch-zip', value: read } as ReadResult;
-  if (r.format === 'flax-msgpack') {
-    if (!model) throw new ScoreflowError('ERR_ARG', 'a flax checkpoint needs --config: the torch names come from the model it was trained with');
-    const st = interpretFlaxState(r.value, model.stateDict);
-    const params = choice === 'ema' && st.paramsEma ? st.paramsEma : st.params;
-    const weights = new Map<string, HostTensor>();
+export function loadWeights(file: string, choice: WeightChoice, model?: ModelKeys): { weights: Map<string, HostTensor>; kind: string } {
+  const bytes = readFileSync(file);
+  const format = detectFormat(bytes, file);
+  const flax = format === 'flax-msgpack';
+  const sd = readStateDict(bytes, file, {
+    ema: choice === 'ema',
+    torchKeys: model?.stateDict,
+    bufferKeys: model?.untracked ?? DEFAULT_UNTRACKED,
+  });
+  if (flax && model) {
+    // flax trees hold no buffers: take them from the model, in its order.
+    const ordered = new Map<string, HostTensor>();
     for (const [k] of model.stateDict) {
-      const t = params.get(k) ?? model.extras.get(k);
-      if (t) weights.set(k, t);
+      const t = sd.get(k) ?? model.extras.get(k);
+      if (t) ordered.set(k, t);
     }
-    return { weights, kind: `flax State at step ${st.step} (${choice === 'ema' && st.paramsEma ? 'params_ema' : 'params'})` };
+    return { weights: ordered, kind: `${format}, ${choice} weights` };
   }
-  if (r.format === 'safetensors' || r.format === 'npz') {
-    return { weights: stripModulePrefix(r.value as Map<string, HostTensor>), kind: 'state dict' };
-  }
-  if (dictGet(r.value, 'model') !== undefined && dictGet(r.value, 'ema') !== undefined) {
-    const ck = interpretReferenceCheckpoint(r.value);
-    if (choice === 'raw') return { weights: ck.model, kind: `training checkpoint at step ${ck.step} (raw weights)` };
-    const trainable = model?.trainable ?? guessTrainable(ck.model);
-    if (trainable.length !== ck.ema.shadowParams.length) {
-      throw new ScoreflowError('ERR_STATE_DICT', `the EMA holds ${ck.ema.shadowParams.length} tensors but ${trainable.length} ` +
-        'trainable parameters were found; pass --config to name them, or --weights raw');
-    }
-    const weights = new Map(ck.model);
-    trainable.forEach((name, i) => {
-      const shadow = ck.ema.shadowParams[i]!;
-      const own = ck.model.get(name);
-      if (own && own.shape.join() !== shadow.shape.join()) {
-        throw new ScoreflowError('ERR_STATE_DICT', `EMA tensor ${i} has shape [${shadow.shape}] but parameter ${name} has [${own.shape}]`);
-      }
-      weights.set(name, shadow);
-    });
-    return { weights, kind: `training checkpoint at step ${ck.step} (EMA weights, decay ${ck.ema.decay})` };
-  }
-  return { weights: stripModulePrefix(asStateDict(r.value)), kind: 'state dict' };
+  return { weights: sd, kind: `${format}, ${choice} weights` };
 }
 
 /** The key list of the model a config builds (a throwaway instance; ~1 s for the cifar10 models). */
@@ -73,12 +46,14 @@ export async function modelKeysOf(configRef: string, overrides: string[] = []): 
   const m = new ScoreModel(loadConfig(configRef, overrides), { seed: 0 });
   try {
     const sd = m.stateDict();
-    const trainable = new Set(m.namedParameters().map(([n]) => n));
-    const keys: ModelKeys = { stateDict: [], trainable: [], extras: new Map() };
+    const tracked = new Set(m.namedParameters().map(([n]) => n).filter((n) => n !== 'all_modules.0.W' || !isFourier(sd.get(n)!.shape)));
+    const keys: ModelKeys = { stateDict: [], untracked: [], extras: new Map() };
     for (const [k, t] of sd) {
       keys.stateDict.push([k, t.shape]);
-      if (trainable.has(k) && !/^all_modules\.0\.W$/.test(k)) keys.trainable.push(k);
-      if (!trainable.has(k)) keys.extras.set(k, t.toHost());
+      if (!tracked.has(k)) {
+        keys.untracked.push(k);
+        keys.extras.set(k, t.toHost());
+      }
       t.dispose();
     }
     return keys;
@@ -86,3 +61,6 @@ export async function modelKeysOf(configRef: string, overrides: string[] = []): 
     m.dispose();
   }
 }
+
+/** The Gaussian Fourier projection's W is 1-D (the first Linear's weight is 2-D). */
+function isFourier(shape: number[]): boolean { return shape.length === 1; }
