@@ -12,11 +12,12 @@
  * resumes by skipping the rounds whose .npz exists (written last, atomically), and raising --num_samples
  * later only adds rounds.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { loadConfig, type ResolvedConfig } from '../config/index.js';
 import { ScoreModel } from '../model/score-model.js';
-import { readCheckpointFile } from '../formats/registry.js';
+import { detectFormat } from '../formats/registry.js';
+import { readStateDict } from '../formats/state-dict.js';
 import { readNpzFile, writeNpz } from '../formats/npz.js';
 import type { HostTensor } from '../host-tensor.js';
 import { encodePng, makeGrid } from '../data/png.js';
@@ -28,7 +29,6 @@ import { generator } from '../random.js';
 import { ScoreflowError, checkInt } from '../errors.js';
 import { sdeFromConfig } from '../sde/index.js';
 import { derivedSeed, sampleImages, sampleShape, stepsPerBatch } from '../sampling/from-config.js';
-import { extractStateDict, type ModelKeys } from './weights.js';
 
 export interface SampleRunOptions {
   config: ResolvedConfig;
@@ -61,42 +61,43 @@ export interface SampleRunResult {
   source: string;
 }
 
-/** The live model's key list (trainable names in parameters() order; buffers as extras), for extractStateDict. */
-function keysOfModel(model: ScoreModel, dropFourierW: boolean): ModelKeys {
-  const sd = model.stateDict();
-  try {
-    const trainable = new Set(model.namedParameters().map(([n]) => n));
-    const keys: ModelKeys = { stateDict: [], trainable: [], extras: new Map() };
-    for (const [k, t] of sd) {
-      keys.stateDict.push([k, t.shape]);
-      if (trainable.has(k) && !(dropFourierW && /^all_modules\.0\.W$/.test(k))) keys.trainable.push(k);
-      if (!trainable.has(k)) keys.extras.set(k, t.toHost());
-    }
-    return keys;
-  } finally {
-    for (const t of sd.values()) t.dispose();
-  }
-}
-
 /**
  * Loads the EMA weights held by `file` into `model` (strictly: every key, every shape). Training
  * checkpoints (ours or score_sde_pytorch's) give their EMA shadow parameters, flax States `params_ema`,
- * plain state dicts are taken as they are. Returns a description of what was read.
+ * plain state dicts (safetensors, npz, torch) are taken as they are. Returns a description of what was read.
  */
 export function loadEmaWeights(model: ScoreModel, file: string): string {
   if (!existsSync(file)) throw new ScoreflowError('ERR_FORMAT', `checkpoint not found: ${file}`);
-  const read = readCheckpointFile(file);
-  let extracted;
+  const bytes = readFileSync(file);
+  const own = model.stateDict();
   try {
-    // Our EMA tracks model.parameters(); score_sde_pytorch's only requires_grad ones (no Fourier W).
-    extracted = extractStateDict(read, 'ema', keysOfModel(model, false));
-  } catch (e) {
-    if (!(e instanceof ScoreflowError && e.code === 'ERR_STATE_DICT')) throw e;
-    extracted = extractStateDict(read, 'ema', keysOfModel(model, true));
+    const torchKeys = [...own].map(([k, t]) => [k, t.shape] as const);
+    const params = new Set(model.namedParameters().map(([n]) => n));
+    const buffers = [...own.keys()].filter((k) => !params.has(k));
+    let sd: Map<string, HostTensor>;
+    let note = '';
+    try {
+      // Our EMA tracks model.parameters() ...
+      sd = readStateDict(bytes, file, { ema: true, torchKeys, bufferKeys: buffers });
+    } catch (e) {
+      // ... score_sde_pytorch's only the requires_grad ones (not the Fourier projection W).
+      if (!own.has(FOURIER_W) || buffers.includes(FOURIER_W)) throw e;
+      sd = readStateDict(bytes, file, { ema: true, torchKeys, bufferKeys: [...buffers, FOURIER_W] });
+      note = ' (EMA without the Fourier W)';
+    }
+    const format = detectFormat(bytes, file);
+    if (format === 'flax-msgpack') {
+      // flax trees hold no buffers: keep the model's own (e.g. the VE `sigmas`).
+      for (const k of buffers) if (!sd.has(k)) sd.set(k, own.get(k)!.toHost());
+    }
+    model.loadStateDict(sd, { strict: true });
+    return `${file} (${format}, EMA weights where present${note})`;
+  } finally {
+    for (const t of own.values()) t.dispose();
   }
-  model.loadStateDict(extracted.weights, { strict: true });
-  return `${file}: ${extracted.kind}`;
 }
+
+const FOURIER_W = 'all_modules.0.W';
 
 /** The `c` of `ckpt_<c>` for a checkpoint file: N for `checkpoint_N[.pth]`, else the name without extension. */
 export function checkpointLabel(file: string): string {

@@ -10,6 +10,8 @@ export { pcSample, timeGrid, type PcOptions } from './pc.js';
 export { odeSample, type OdeSamplerOptions } from './ode-sampler.js';
 export { registerPredictor, getPredictor, predictorNames } from './predictors.js';
 export { registerCorrector, getCorrector, correctorNames, registerLangevinAlpha } from './correctors.js';
+export { samplerOptionsFromConfig, sampleImages, sampleShape, stepsPerBatch, derivedSeed, type ImageBatch, type ImageSampleOptions } from './from-config.js';
+export { snapshotSamples, writeSnapshot, snapshotBatchSize, snapshotSeed, SNAPSHOT_MAX_BATCH, type SnapshotResult, type SnapshotLogger } from './snapshot.js';
 
 const SAMPLERS = new Map<string, Sampler<never>>([
   ['pc', pcSample as Sampler<never>],
