@@ -20,6 +20,7 @@ export async function run(args: Record<string, unknown>, overrides: string[]): P
   const logger: TrainLogger = {
     log: (step, scalars) => metrics.log({ step, ...scalars }),
     tick: () => progress.tick(1),
+    image: (tag, png, h, w, c, step) => metrics.image(tag, png, h, w, c, step),
     close: () => { progress.done(); metrics.close(); },
   };
   trainer.logger = logger;
@@ -28,7 +29,8 @@ export async function run(args: Record<string, unknown>, overrides: string[]): P
     const how = r.stoppedBy === 'signal' ? 'stopped by signal (checkpoint saved; re-run the same command to resume)' : 'done';
     console.error(`scoreflow train: ${how} at step ${r.step}, last loss ${r.lastLoss.toFixed(5)}.\n` +
       `  checkpoints: ${join(workdir, 'checkpoints')}\n  resume point: ${join(workdir, 'checkpoints-meta', 'checkpoint.pth')}\n` +
-      `  metrics: ${join(workdir, 'metrics.jsonl')}\n  tensorboard --logdir ${join(workdir, 'tensorboard')}`);
+      `  samples: ${join(workdir, 'samples')}\n  metrics: ${join(workdir, 'metrics.jsonl')}\n` +
+      `  tensorboard --logdir ${join(workdir, 'tensorboard')}`);
   } finally {
     trainer.dispose();
   }

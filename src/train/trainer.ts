@@ -18,6 +18,7 @@ import { generator, type Generator } from '../random.js';
 import { backwardAsync, noGrad } from '../autograd.js';
 import { dispose, tidy } from '../scope.js';
 import { resolveDevice } from '../device.js';
+import { snapshotSamples } from '../sampling/snapshot.js';
 import { ScoreflowError } from '../errors.js';
 import type { ImageDataset } from '../data/index.js';
 
@@ -26,6 +27,8 @@ export interface TrainLogger {
   log(step: number, scalars: Record<string, number>): void;
   /** Called after every step (progress display). */
   tick?(step: number, total: number): void;
+  /** Sample grids (PNG) from snapshot sampling. */
+  image?(tag: string, png: Uint8Array, height: number, width: number, channels: number, step: number): void;
   close?(): void;
 }
 
@@ -115,9 +118,13 @@ export class Trainer {
   saveMeta(): void { saveCheckpoint(this.metaPath(), this.state, this.extras()); }
 
   private saveSnapshot(): void {
-    const { snapshot_freq } = this.config.training;
+    const { snapshot_freq, snapshot_sampling } = this.config.training;
     const id = Math.floor(this.state.step / snapshot_freq);
     saveCheckpoint(join(this.workdir, 'checkpoints', `checkpoint_${id}.pth`), this.state, this.extras());
+    if (snapshot_sampling) {
+      const image = this.logger?.image?.bind(this.logger);
+      snapshotSamples(this.state.model, this.state.ema, this.config, this.state.step, this.workdir, { image });
+    }
   }
 
   /** Requests a clean stop after the current step (a pre-emption checkpoint is written). */
