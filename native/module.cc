@@ -287,8 +287,11 @@ class NcsnppModule : public Napi::ObjectWrap<NcsnppModule> {
 
 }  // namespace
 
+void InitInception(Napi::Env env, Napi::Object exports);  // inception.cc
+
 void InitModules(Napi::Env env, Napi::Object exports) {
   exports.Set("NcsnppModule", NcsnppModule::Define(env));
+  InitInception(env, exports);
 }
 
 }  // namespace sf
