@@ -18,6 +18,8 @@ export type { InceptionVariant } from './native.js';
 export interface InceptionOptions {
   /** 'fid' (default): pytorch-fid's FID Inception (TF graph 2015-12-05, 1008 logits); 'torchvision': ImageNet Inception-v3. */
   variant?: InceptionVariant;
+  /** Size of the fc head (default: 1008 for fid, 1000 for torchvision). */
+  numClasses?: number;
   /** Seed of the random initial weights (only meaningful for tests). */
   seed?: number;
   device?: Device;
@@ -42,7 +44,7 @@ export class InceptionV3 {
 
   constructor(opts: InceptionOptions = {}) {
     const Ctor = metricsAddon().InceptionModule;
-    this.net = new Ctor({ variant: opts.variant ?? 'fid', seed: opts.seed });
+    this.net = new Ctor({ variant: opts.variant ?? 'fid', numClasses: opts.numClasses, seed: opts.seed });
     if (opts.device && opts.device !== 'cpu') this.net.to(opts.device);
   }
 
