@@ -49,4 +49,17 @@ export const COMMANDS: CommandSpec[] = [
     builder: (y) => y.positional('file', { type: 'string', demandOption: true }).option('keys', { type: 'boolean', default: false, describe: 'print every key' }),
     load: async () => (await import('./inspect.js')).run,
   },
+  {
+    command: 'stats',
+    describe: 'Inception pool_3 activations of a dataset as a reference stats .npz (pool_3, mu, sigma, logits) for FID/KID',
+    builder: (y) => y
+      .option('config', { type: 'string', demandOption: true, describe: 'config whose data section names the dataset' })
+      .option('out', { type: 'string', demandOption: true, describe: 'output .npz' })
+      .option('inception', { type: 'string', describe: 'Inception weights: pytorch-fid pt_inception-2015-12-05-6726825d.pth or a conversion (default: $SCOREFLOW_INCEPTION)' })
+      .option('split', { choices: ['train', 'test'] as const, default: 'train' })
+      .option('batch-size', { type: 'number', default: 50 })
+      .option('max-images', { type: 'number', describe: 'use only the first N images' })
+      .option('device', { type: 'string', describe: "'cpu', 'cuda', 'cuda:N' or 'auto' (default: config.device)" }),
+    load: async () => (await import('./stats.js')).run,
+  },
 ];
