@@ -154,6 +154,18 @@ describe('scoreflow sample', () => {
     expect(existsSync(join(workdir, 'wide'))).toBe(false);
   });
 
+  it('the probability-flow ODE sampler (sampling.method=ode): progress counts rounds, nfe is the solver\'s', async () => {
+    const ode = loadConfig('fmnist_small', [...OVERRIDES, 'sampling.method=ode']);
+    let text = '';
+    const stream = { write: (s: string) => { text += s; }, isTTY: false };
+    const r = await sampleCheckpoint({ ...opts({ out: join(workdir, 'ode'), numSamples: 2, batchSize: 2 }), config: ode, progress: stream });
+    expect(r.written).toEqual([0]);
+    expect(r.nfe).toBeGreaterThan(6); // adaptive RK45: at least one step of 6 evaluations
+    expect(text).toMatch(/sample \(rounds\)\s+\[#+\]\s+1\/1\s+100\.0%.*nfe=/);
+    const s = readNpzFile(join(r.dir, 'samples_0.npz')).get('samples')!;
+    expect([s.dtype, ...s.shape]).toEqual(['uint8', 2, 28, 28, 1]);
+  });
+
   it('runs from the command line with a progress bar', () => {
     const out = join(workdir, 'cli');
     const p = spawnSync(process.execPath, ['--import', './scripts/register-ts.js', 'scripts/dev-cli.ts', 'sample',
