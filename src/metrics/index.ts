@@ -5,3 +5,4 @@ export { inceptionScore } from './inception-score.js';
 export { InceptionV3, guessVariant, type InceptionOptions, type InceptionOutputs, type InceptionLoadReport, type InceptionVariant } from './inception.js';
 export { readReferenceStats, writeReferenceStats, type ReferenceStats } from './stats-file.js';
 export { eigh, sqrtmPsd, trace } from './linalg.js';
+export { sampleQuality, writeReport, type SampleQuality } from './report.js';

@@ -50,3 +50,28 @@ describe('inceptionScore', () => {
     expect(inceptionScore(get('logits'))).toBeCloseTo(exp.is_random_logits, 10);
   });
 });
+
+describe('sampleQuality / writeReport', () => {
+  it('combines IS, FID and KID and writes the references\' report keys', async () => {
+    const { sampleQuality, writeReport, readReferenceStats, writeReferenceStats } = await import('../../src/metrics/index.js');
+    const { readNpzFile } = await import('../../src/formats/npz.js');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'sf-report-'));
+    try {
+      writeReferenceStats(join(dir, 'ref.npz'), get('a'));
+      const r = sampleQuality({ pool3: get('b'), logits: get('logits') }, readReferenceStats(join(dir, 'ref.npz')));
+      expect(r.fid).toBeCloseTo(exp.fid_ab_scipy, 9);
+      expect(r.kid).toBeCloseTo(exp.kid_ab_block1024[0], 10);
+      expect(r.IS).toBeCloseTo(exp.is_random_logits, 10);
+      writeReport(join(dir, 'report.npz'), r);
+      const back = readNpzFile(join(dir, 'report.npz'));
+      expect([...back.keys()]).toEqual(['IS', 'fid', 'kid']);
+      expect(back.get('fid')!.shape).toEqual([]);
+      expect((back.get('fid')!.data as Float64Array)[0]).toBe(r.fid);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
