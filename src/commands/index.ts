@@ -62,4 +62,14 @@ export const COMMANDS: CommandSpec[] = [
       .option('device', { type: 'string', describe: "'cpu', 'cuda', 'cuda:N' or 'auto' (default: config.device)" }),
     load: async () => (await import('./stats.js')).run,
   },
+  {
+    command: 'eval',
+    describe: 'evaluate snapshot checkpoints eval.begin_ckpt..end_ckpt: eval loss, bits/dim (probability-flow ODE, or the bound with eval.bound); resumable',
+    builder: (y) => configOptions(y)
+      .option('eval_folder', { type: 'string', default: 'eval', describe: 'results folder under the workdir' })
+      .option('max_batches', { type: 'number', describe: 'only the first N batches of each pass (quick estimates)' })
+      .option('bound_samples', { type: 'number', default: 1000, describe: 'time samples per example for eval.bound' })
+      .option('bound_chunk', { type: 'number', default: 1, describe: 'bound time samples per network call (memory vs speed)' }),
+    load: async () => (await import('./eval.js')).run,
+  },
 ];

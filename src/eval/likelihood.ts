@@ -1,0 +1,140 @@
+/**
+ * Likelihood evaluation of one checkpoint over a split (spec §5): bits/dim of the probability-flow ODE
+ * (src/likelihood/ode-likelihood.ts) or the variational bound (src/likelihood/bound.ts), one result file per
+ * batch round. Data: the evaluation loader with uniform dequantization (x = (255·x̃ + u)/256, u ~ U[0,1)),
+ * then the data scaler; eps = training.smallest_time (score_flow); offset 7 bits/dim for centered data, 8 for
+ * [0,1] data. The test split is passed eval.num_repeats times (fresh shuffle and dequantization noise per
+ * pass), the train split once. Each round's randomness (Hutchinson probe; bound times and noise) comes from
+ * a generator seeded by (seed + 1, ckpt, round), so a round recomputed after a crash is the same round.
+ * Rounds whose file exists are skipped: a killed evaluation resumes where it stopped.
+ */
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { ResolvedConfig } from '../config/index.js';
+import type { ImageDataset } from '../data/index.js';
+import { evaluationLoader, deriveSeed } from '../data/index.js';
+import { fromHost } from '../tensor.js';
+import { tidy } from '../scope.js';
+import { generator } from '../random.js';
+import type { ScoreFn, Sde } from '../sde/types.js';
+import { odeLikelihood, likelihoodBound } from '../likelihood/index.js';
+import { Progress, type ProgressStream } from '../train/progress.js';
+import { meanCi, type MeanCi } from './stats.js';
+import { readRoundFile, roundFileName, summaryFileName, writeJsonAtomic, writeRoundFile, type LikelihoodKind } from './files.js';
+
+export interface LikelihoodEvalOptions {
+  kind: LikelihoodKind;
+  ckpt: number;
+  evalDir: string;
+  device: string;
+  /** Dataset to use instead of the configured split (tests). */
+  dataset?: ImageDataset;
+  /** Only the first n batches of each pass (quick estimates). */
+  maxBatches?: number;
+  /** Time samples per example of the bound (default 1000, score_flow). */
+  boundSamples?: number;
+  /** Time samples per score call of the bound (default 1). */
+  boundChunk?: number;
+  progressStream?: ProgressStream;
+  /** Minimum ms between progress lines off a TTY (default 10000). */
+  progressIntervalMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface LikelihoodSummary extends MeanCi {
+  kind: LikelihoodKind;
+  split: string;
+  ckpt: number;
+  /** Rounds on disk / rounds in all (complete when equal). */
+  roundsDone: number;
+  rounds: number;
+  complete: boolean;
+  batchSize: number;
+  repeats: number;
+  eps: number;
+  /** Mean NFE per round computed by this invocation (score evaluations in units of a batch). */
+  nfePerBatch: number | null;
+}
+
+export interface LikelihoodEvalResult {
+  summary: LikelihoodSummary;
+  /** The rounds computed by this call (the others were read from disk). */
+  computed: number[];
+  /** Score-network evaluations (in batches) spent by this call. */
+  nfe: number;
+}
+
+/** Round seed of (config seed + 1, ckpt, round, kind): as the references' eval rng (seed + 1). */
+export const roundSeed = (seed: number, ckpt: number, round: number, kind: LikelihoodKind): number =>
+  deriveSeed(seed + 1, ckpt, round, kind === 'bpd' ? 0x627064 : 0x626e64);
+
+export function evaluateLikelihood(config: ResolvedConfig, sde: Sde, scoreFn: ScoreFn, o: LikelihoodEvalOptions): LikelihoodEvalResult {
+  const e = config.eval;
+  const split = e.bpd_dataset;
+  const repeats = split === 'train' ? 1 : e.num_repeats;
+  const eps = config.training.smallest_time;
+  const offset = config.data.centered ? 'centered' : 'uncentered';
+  const loaders = Array.from({ length: repeats }, (_, r) => evaluationLoader(config, split, { uniformDequantization: true, repeat: r, dataset: o.dataset, prefetch: 0 }));
+  const perPass = Math.min(loaders[0]!.batchesPerEpoch, o.maxBatches ?? Infinity);
+  const nBatches = loaders[0]!.batchesPerEpoch; // round ids use the full pass length, as the references
+  const rounds: number[] = [];
+  for (let r = 0; r < repeats; r++) for (let b = 0; b < perPass; b++) rounds.push(b + nBatches * r);
+  mkdirSync(o.evalDir, { recursive: true });
+  const fileOf = (round: number) => join(o.evalDir, roundFileName(split, o.ckpt, o.kind, round));
+
+  const values: number[] = [];
+  const pending: number[] = [];
+  for (const round of rounds) {
+    const v = readRoundFile(fileOf(round));
+    if (v) values.push(...v); else pending.push(round);
+  }
+  const log = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
+  const summaryPath = join(o.evalDir, summaryFileName(split, o.ckpt, o.kind));
+  let nfe = 0;
+  const computed: number[] = [];
+  const summarize = (): LikelihoodSummary => ({
+    kind: o.kind, split, ckpt: o.ckpt, ...meanCi(values), roundsDone: rounds.length - pending.length + computed.length, rounds: rounds.length,
+    complete: computed.length === pending.length, batchSize: e.batch_size, repeats, eps,
+    nfePerBatch: computed.length ? nfe / computed.length : null,
+  });
+  if (pending.length < rounds.length) log(`${o.kind} ckpt ${o.ckpt}: ${rounds.length - pending.length} of ${rounds.length} rounds already in ${o.evalDir}, resuming`);
+  const progress = new Progress({
+    total: rounds.length, initial: rounds.length - pending.length, label: `${split} ${o.kind} ckpt ${o.ckpt}`,
+    stream: o.progressStream, intervalMs: o.progressIntervalMs ?? 10_000,
+  });
+  for (const round of pending) {
+    const repeat = Math.floor(round / nBatches);
+    const batch = loaders[repeat]!.batchAt(round % nBatches);
+    const gen = generator(roundSeed(config.seed, o.ckpt, round, o.kind));
+    const bpd = tidy(() => {
+      const x = fromHost(batch.images, o.device);
+      const scaled = config.data.centered ? x.mul(2).sub(1) : x;
+      if (o.kind === 'bpd') {
+        const r = odeLikelihood(scoreFn, sde, scaled, {
+          eps, rtol: e.rtol, atol: e.atol, hutchinson: e.hutchinson, generator: gen, offset,
+          onStep: (info) => progress.tick(0, { t: info.t, nfe: info.nfe }),
+        });
+        nfe += r.nfe;
+        return Float64Array.from(r.bpd.to('float64').toArray() as Float64Array);
+      }
+      const r = likelihoodBound(scoreFn, sde, scaled, {
+        generator: gen, eps, N: o.boundSamples ?? 1000, chunk: o.boundChunk ?? 1, form: e.dsm ? 'dsm' : 'ssm',
+        hutchinson: e.hutchinson === 'exact' ? 'rademacher' : e.hutchinson, importanceWeighting: true, epsOffset: e.offset, offset,
+        onProgress: (done, total) => progress.tick(0, { samples: `${done}/${total}` }),
+      });
+      nfe += r.nfe;
+      return Float64Array.from(r.bpd.to('float64').toArray() as Float64Array);
+    });
+    writeRoundFile(fileOf(round), bpd);
+    values.push(...bpd);
+    computed.push(round);
+    const s = summarize();
+    writeJsonAtomic(summaryPath, s);
+    progress.tick(1, { mean: s.mean, ci: s.halfWidth });
+    log(`ckpt: ${o.ckpt}, repeat: ${repeat}, batch: ${round % nBatches}, mean ${o.kind}: ${s.mean.toFixed(6)} ± ${s.halfWidth.toFixed(6)} (95% CI, n = ${s.n})`);
+  }
+  const summary = summarize();
+  writeJsonAtomic(summaryPath, summary);
+  progress.done({ mean: summary.mean, ci: summary.halfWidth });
+  return { summary, computed, nfe };
+}
