@@ -18,6 +18,7 @@ import { generator, rand } from '../src/random.js';
 import { noGrad } from '../src/autograd.js';
 import { tidy } from '../src/scope.js';
 import { setNumThreads, buildInfo } from '../src/device.js';
+import { runLikelihoodBench } from './bench/likelihood.js';
 
 const args = yargs(hideBin(process.argv))
   .option('reference', { type: 'string', describe: 'path of a yang-song/score_sde_pytorch checkout' })
@@ -82,3 +83,5 @@ for (const [k, v] of Object.entries(ours)) {
   const ref = reference?.[k];
   console.log(k.padEnd(21) + `${(v * 1000).toFixed(1)} ms`.padEnd(14) + (ref ? `${(ref * 1000).toFixed(1)} ms`.padEnd(14) + `${(ref / v).toFixed(2)}x` : 'n/a (pass --reference PATH)'));
 }
+
+runLikelihoodBench({ reference: args.reference, python: args.python, threads: args.threads }); // likelihood section (scripts/bench/likelihood.ts)
