@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { ResolvedConfig } from '../config/index.js';
 import type { ImageDataset } from '../data/index.js';
-import { evaluationLoader, deriveSeed } from '../data/index.js';
+import { evaluationLoader, datasetFromConfig, deriveSeed } from '../data/index.js';
 import { fromHost } from '../tensor.js';
 import { tidy } from '../scope.js';
 import { generator } from '../random.js';
@@ -74,7 +74,8 @@ export function evaluateLikelihood(config: ResolvedConfig, sde: Sde, scoreFn: Sc
   const repeats = split === 'train' ? 1 : e.num_repeats;
   const eps = config.training.smallest_time;
   const offset = config.data.centered ? 'centered' : 'uncentered';
-  const loaders = Array.from({ length: repeats }, (_, r) => evaluationLoader(config, split, { uniformDequantization: true, repeat: r, dataset: o.dataset, prefetch: 0 }));
+  const dataset = o.dataset ?? datasetFromConfig(config.data, split); // opened once, shared by the passes
+  const loaders = Array.from({ length: repeats }, (_, r) => evaluationLoader(config, split, { uniformDequantization: true, repeat: r, dataset, prefetch: 0 }));
   const perPass = Math.min(loaders[0]!.batchesPerEpoch, o.maxBatches ?? Infinity);
   const nBatches = loaders[0]!.batchesPerEpoch; // round ids use the full pass length, as the references
   const rounds: number[] = [];
