@@ -51,6 +51,17 @@ at::Tensor& UnwrapTensor(const Napi::Value& v, const char* name);
 std::vector<at::Tensor> UnwrapTensorList(const Napi::Value& v, const char* name);
 Napi::Array WrapTensorList(Napi::Env env, const std::vector<at::Tensor>& ts);
 
+// Named tensors (module parameters, buffers, state dicts) as JS [[name, Tensor], ...] in order.
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+Napi::Array WrapNamedTensors(Napi::Env env, const NamedTensors& entries);
+template <typename Dict>
+NamedTensors NamedTensorsOf(const Dict& d) {  // torch::OrderedDict<std::string, at::Tensor>
+  NamedTensors out;
+  out.reserve(d.size());
+  for (const auto& kv : d) out.emplace_back(kv.key(), kv.value());
+  return out;
+}
+
 // Each translation unit registers its exports.
 void InitTensor(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);

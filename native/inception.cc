@@ -370,25 +370,6 @@ InceptionOptions ReadOptions(const Napi::Value& v) {
   return o;
 }
 
-Napi::Array Pairs(Napi::Env env, const std::vector<std::pair<std::string, at::Tensor>>& entries) {
-  Napi::Array out = Napi::Array::New(env, entries.size());
-  for (size_t i = 0; i < entries.size(); ++i) {
-    Napi::Array pair = Napi::Array::New(env, 2);
-    pair.Set(uint32_t(0), Napi::String::New(env, entries[i].first));
-    pair.Set(uint32_t(1), WrapTensor(env, entries[i].second));
-    out.Set(static_cast<uint32_t>(i), pair);
-  }
-  return out;
-}
-
-template <typename Dict>
-std::vector<std::pair<std::string, at::Tensor>> ToVec(const Dict& d) {
-  std::vector<std::pair<std::string, at::Tensor>> out;
-  out.reserve(d.size());
-  for (const auto& kv : d) out.emplace_back(kv.key(), kv.value());
-  return out;
-}
-
 class InceptionModule : public Napi::ObjectWrap<InceptionModule> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -450,15 +431,15 @@ class InceptionModule : public Napi::ObjectWrap<InceptionModule> {
   }
 
   Napi::Value NamedParameters(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value { return Pairs(info.Env(), ToVec(Net().named_parameters(true))); });
+    return Guard(info.Env(), [&]() -> Napi::Value { return WrapNamedTensors(info.Env(), NamedTensorsOf(Net().named_parameters(true))); });
   }
 
   Napi::Value NamedBuffers(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value { return Pairs(info.Env(), ToVec(Net().named_buffers(true))); });
+    return Guard(info.Env(), [&]() -> Napi::Value { return WrapNamedTensors(info.Env(), NamedTensorsOf(Net().named_buffers(true))); });
   }
 
   Napi::Value StateDict(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value { return Pairs(info.Env(), Net().StateDictEntries()); });
+    return Guard(info.Env(), [&]() -> Napi::Value { return WrapNamedTensors(info.Env(), Net().StateDictEntries()); });
   }
 
   Napi::Value StateDictKeys(const Napi::CallbackInfo& info) {

@@ -127,25 +127,6 @@ c10::optional<uint64_t> ReadSeed(const Napi::Value& v, const char* name) {
   return static_cast<uint64_t>(s);
 }
 
-Napi::Array Pairs(Napi::Env env, const std::vector<std::pair<std::string, at::Tensor>>& entries) {
-  Napi::Array out = Napi::Array::New(env, entries.size());
-  for (size_t i = 0; i < entries.size(); ++i) {
-    Napi::Array pair = Napi::Array::New(env, 2);
-    pair.Set(uint32_t(0), Napi::String::New(env, entries[i].first));
-    pair.Set(uint32_t(1), WrapTensor(env, entries[i].second));
-    out.Set(static_cast<uint32_t>(i), pair);
-  }
-  return out;
-}
-
-template <typename Dict>
-std::vector<std::pair<std::string, at::Tensor>> ToVec(const Dict& d) {
-  std::vector<std::pair<std::string, at::Tensor>> out;
-  out.reserve(d.size());
-  for (const auto& kv : d) out.emplace_back(kv.key(), kv.value());
-  return out;
-}
-
 class NcsnppModule : public Napi::ObjectWrap<NcsnppModule> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -220,16 +201,16 @@ class NcsnppModule : public Napi::ObjectWrap<NcsnppModule> {
 
   Napi::Value NamedParameters(const Napi::CallbackInfo& info) {
     return Guard(info.Env(), [&]() -> Napi::Value {
-      return Pairs(info.Env(), ToVec(Net().named_parameters(true)));
+      return WrapNamedTensors(info.Env(), NamedTensorsOf(Net().named_parameters(true)));
     });
   }
 
   Napi::Value NamedBuffers(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value { return Pairs(info.Env(), ToVec(Net().named_buffers(true))); });
+    return Guard(info.Env(), [&]() -> Napi::Value { return WrapNamedTensors(info.Env(), NamedTensorsOf(Net().named_buffers(true))); });
   }
 
   Napi::Value StateDict(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value { return Pairs(info.Env(), Net().StateDictEntries()); });
+    return Guard(info.Env(), [&]() -> Napi::Value { return WrapNamedTensors(info.Env(), Net().StateDictEntries()); });
   }
 
   Napi::Value StateDictKeys(const Napi::CallbackInfo& info) {

@@ -103,6 +103,17 @@ Napi::Array WrapTensorList(Napi::Env env, const std::vector<at::Tensor>& ts) {
   return arr;
 }
 
+Napi::Array WrapNamedTensors(Napi::Env env, const NamedTensors& entries) {
+  Napi::Array out = Napi::Array::New(env, entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    Napi::Array pair = Napi::Array::New(env, 2);
+    pair.Set(uint32_t(0), Napi::String::New(env, entries[i].first));
+    pair.Set(uint32_t(1), WrapTensor(env, entries[i].second));
+    out.Set(static_cast<uint32_t>(i), pair);
+  }
+  return out;
+}
+
 // A JS number as a "wrapped number" tensor: type promotion then treats it like a Python scalar literal
 // (float32 tensor + 0.5 stays float32; an integral number is an int literal, so int64 tensor + 2 stays
 // int64), exactly as PyTorch does.

@@ -101,13 +101,37 @@ export declare class NativeNcsnpp {
   isDisposed(): boolean;
 }
 
+export type InceptionVariant = 'fid' | 'torchvision';
+export interface NativeInceptionOptions { variant?: InceptionVariant; numClasses?: number; seed?: number }
+
+/** The Inception-v3 module handle (native/inception.cc). */
+export declare class NativeInception {
+  constructor(options?: NativeInceptionOptions);
+  forward(x: NativeTensor): { pool3: NativeTensor; logits: NativeTensor };
+  forwardAsync(x: NativeTensor): Promise<[NativeTensor, NativeTensor]>;
+  namedParameters(): [string, NativeTensor][];
+  namedBuffers(): [string, NativeTensor][];
+  stateDict(): [string, NativeTensor][];
+  stateDictKeys(): string[];
+  to(device: Device): void;
+  device(): Device;
+  numParameters(): number;
+  variant(): InceptionVariant;
+  numClasses(): number;
+  dispose(): void;
+  isDisposed(): boolean;
+}
+
 export interface MemoryStats { liveHandles: number; liveBytes: number; openScopes: number }
 
 export interface Addon {
   NativeTensor: typeof NativeTensor;
   Generator: typeof NativeGenerator;
   Adam: typeof NativeAdam;
-  NcsnppModule?: typeof NativeNcsnpp;
+  NcsnppModule: typeof NativeNcsnpp;
+  InceptionModule: typeof NativeInception;
+  /** Symmetric eigen-decomposition (ascending eigenvalues, eigenvectors as columns). */
+  linalgEigh(a: NativeTensor): [NativeTensor, NativeTensor];
   unaryOps: string[];
   binaryOps: string[];
   reduceOps: string[];

@@ -1,25 +1,13 @@
 # Times the PyTorch reference (a score_sde_pytorch checkout given by the user; never vendored here) on the
 # same work as scripts/bench.ts. Reads a JSON job on stdin, prints JSON timings. Needs python3 with torch.
-import json, sys, time, types
+import json, sys, time
+
+import torch
+
+from reference_env import Cfg, prepare
 
 job = json.load(sys.stdin)
-sys.path.insert(0, job["reference"])
-import torch  # noqa: E402
-
-torch.set_num_threads(job["threads"])
-# The reference compiles a CUDA extension when `op` is imported; DDPM++ without FIR never calls it.
-op = types.ModuleType("op")
-op.upfirdn2d = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("FIR path not benchmarked"))
-sys.modules["op"] = op
-
-
-class Cfg:
-    """ml_collections-like attribute access over the JSON config."""
-
-    def __init__(self, d):
-        for k, v in d.items():
-            setattr(self, k, Cfg(v) if isinstance(v, dict) else (tuple(v) if isinstance(v, list) else v))
-
+prepare(job)
 
 from models import ncsnpp, utils as mutils, ema as ema_lib  # noqa: E402
 import losses, sde_lib  # noqa: E402

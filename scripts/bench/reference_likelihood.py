@@ -1,27 +1,15 @@
 # Times score_sde_pytorch's likelihood.py (a checkout given by the user; never vendored here) on the same work as
 # scripts/bench/likelihood.ts: the golden DDPM++ model, four images and a fixed Rademacher probe
 # (test/data/eval/reference_inputs.npz), RK45 from eps to 1. Reads a JSON job on stdin, prints JSON.
-import json, sys, time, types
+import json, sys, time
+
+import torch
+
+from reference_env import Cfg, prepare
 
 job = json.load(sys.stdin)
-sys.path.insert(0, job["reference"])
+prepare(job)
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-torch.set_num_threads(job["threads"])
-# The reference compiles a CUDA extension when `op` is imported; DDPM++ without FIR never calls it.
-op = types.ModuleType("op")
-op.upfirdn2d = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("FIR path not benchmarked"))
-sys.modules["op"] = op
-
-
-class Cfg:
-    """ml_collections-like attribute access over the JSON config."""
-
-    def __init__(self, d):
-        for k, v in d.items():
-            setattr(self, k, Cfg(v) if isinstance(v, dict) else (tuple(v) if isinstance(v, list) else v))
-
 
 from models import ncsnpp  # noqa: E402
 import likelihood, sde_lib  # noqa: E402

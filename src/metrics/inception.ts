@@ -11,9 +11,9 @@ import { noGrad } from '../autograd.js';
 import { tidy } from '../scope.js';
 import { ScoreflowError, checkInt } from '../errors.js';
 import { readStateDict } from '../formats/index.js';
-import { metricsAddon, type InceptionVariant, type NativeInception } from './native.js';
+import { addon, type InceptionVariant, type NativeInception } from '../native.js';
 
-export type { InceptionVariant } from './native.js';
+export type { InceptionVariant } from '../native.js';
 
 export interface InceptionOptions {
   /** 'fid' (default): pytorch-fid's FID Inception (TF graph 2015-12-05, 1008 logits); 'torchvision': ImageNet Inception-v3. */
@@ -43,7 +43,7 @@ export class InceptionV3 {
   private readonly net: NativeInception;
 
   constructor(opts: InceptionOptions = {}) {
-    const Ctor = metricsAddon().InceptionModule;
+    const Ctor = addon().InceptionModule;
     this.net = new Ctor({ variant: opts.variant ?? 'fid', numClasses: opts.numClasses, seed: opts.seed });
     if (opts.device && opts.device !== 'cpu') this.net.to(opts.device);
   }

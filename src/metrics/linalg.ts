@@ -1,11 +1,11 @@
 /** Small dense linear-algebra helpers on libtorch ops (float64 recommended). */
 import { arange, type Tensor } from '../tensor.js';
 import { tidy } from '../scope.js';
-import { metricsAddon } from './native.js';
+import { addon } from '../native.js';
 
 /** Eigen-decomposition of a symmetric matrix: eigenvalues ascending, eigenvectors as columns. */
 export function eigh(a: Tensor): { values: Tensor; vectors: Tensor } {
-  const [values, vectors] = metricsAddon().linalgEigh(a) as [Tensor, Tensor];
+  const [values, vectors] = addon().linalgEigh(a) as [Tensor, Tensor];
   return { values, vectors };
 }
 

@@ -20,9 +20,7 @@ export class ScoreModel {
 
   /** Builds the network with the reference initialisation, seeded by `seed` for reproducibility. */
   constructor(readonly config: DeepReadonly<Config>, opts: { seed?: number; device?: Device } = {}) {
-    const Ctor = addon().NcsnppModule;
-    if (!Ctor) throw new ScoreflowError('ERR_TORCH', 'this build of the addon has no NCSN++ module; rebuild with npm run build:native');
-    this.net = new Ctor(config, opts.seed ?? config.seed);
+    this.net = new (addon().NcsnppModule)(config, opts.seed ?? config.seed);
     if (opts.device && opts.device !== 'cpu') this.net.to(opts.device);
   }
 
