@@ -34,6 +34,7 @@
 #include "pch.h"
 #include "common.h"
 #include "async.h"
+#include "module_handle.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -370,28 +371,19 @@ InceptionOptions ReadOptions(const Napi::Value& v) {
   return o;
 }
 
-class InceptionModule : public Napi::ObjectWrap<InceptionModule> {
+class InceptionModule : public ModuleHandle<InceptionModule, InceptionV3> {
  public:
+  static constexpr const char* kName = "InceptionModule";
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "InceptionModule",
-                       {
-                           InstanceMethod<&InceptionModule::Forward>("forward"),
-                           InstanceMethod<&InceptionModule::ForwardAsync>("forwardAsync"),
-                           InstanceMethod<&InceptionModule::NamedParameters>("namedParameters"),
-                           InstanceMethod<&InceptionModule::NamedBuffers>("namedBuffers"),
-                           InstanceMethod<&InceptionModule::StateDict>("stateDict"),
-                           InstanceMethod<&InceptionModule::StateDictKeys>("stateDictKeys"),
-                           InstanceMethod<&InceptionModule::To>("to"),
-                           InstanceMethod<&InceptionModule::DeviceJs>("device"),
-                           InstanceMethod<&InceptionModule::NumParameters>("numParameters"),
-                           InstanceMethod<&InceptionModule::Variant>("variant"),
-                           InstanceMethod<&InceptionModule::NumClasses>("numClasses"),
-                           InstanceMethod<&InceptionModule::Dispose>("dispose"),
-                           InstanceMethod<&InceptionModule::IsDisposed>("isDisposed"),
-                       });
+    Props props = CommonMethods();
+    props.push_back(InstanceMethod<&InceptionModule::Forward>("forward"));
+    props.push_back(InstanceMethod<&InceptionModule::ForwardAsync>("forwardAsync"));
+    props.push_back(InstanceMethod<&InceptionModule::Variant>("variant"));
+    props.push_back(InstanceMethod<&InceptionModule::NumClasses>("numClasses"));
+    return DefineClass(env, "InceptionModule", props);
   }
 
-  explicit InceptionModule(const Napi::CallbackInfo& info) : Napi::ObjectWrap<InceptionModule>(info) {
+  explicit InceptionModule(const Napi::CallbackInfo& info) : ModuleHandle(info) {
     try {
       net_ = std::make_shared<InceptionV3>(ReadOptions(info[0]));
     } catch (...) {
@@ -400,11 +392,6 @@ class InceptionModule : public Napi::ObjectWrap<InceptionModule> {
   }
 
  private:
-  InceptionV3& Net() {
-    if (!net_) ThrowDisposed("InceptionModule: the module was disposed");
-    return *net_;
-  }
-
   Napi::Value Forward(const Napi::CallbackInfo& info) {
     return Guard(info.Env(), [&]() -> Napi::Value {
       auto out = Net().Forward(UnwrapTensor(info[0], "x"));
@@ -430,47 +417,6 @@ class InceptionModule : public Napi::ObjectWrap<InceptionModule> {
     });
   }
 
-  Napi::Value NamedParameters(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value { return WrapNamedTensors(info.Env(), NamedTensorsOf(Net().named_parameters(true))); });
-  }
-
-  Napi::Value NamedBuffers(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value { return WrapNamedTensors(info.Env(), NamedTensorsOf(Net().named_buffers(true))); });
-  }
-
-  Napi::Value StateDict(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value { return WrapNamedTensors(info.Env(), Net().StateDictEntries()); });
-  }
-
-  Napi::Value StateDictKeys(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
-      auto entries = Net().StateDictEntries();
-      Napi::Array out = Napi::Array::New(info.Env(), entries.size());
-      for (size_t i = 0; i < entries.size(); ++i)
-        out.Set(static_cast<uint32_t>(i), Napi::String::New(info.Env(), entries[i].first));
-      return out;
-    });
-  }
-
-  Napi::Value To(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
-      InceptionV3& net = Net();
-      c10::Device dev = GetDevice(info[0], "device");
-      net.to(dev);
-      return info.Env().Undefined();
-    });
-  }
-
-  Napi::Value DeviceJs(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value { return Napi::String::New(info.Env(), DeviceName(Net().device())); });
-  }
-
-  Napi::Value NumParameters(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
-      return Napi::Number::New(info.Env(), static_cast<double>(Net().NumParameters()));
-    });
-  }
-
   Napi::Value Variant(const Napi::CallbackInfo& info) {
     return Guard(info.Env(), [&]() -> Napi::Value { return Napi::String::New(info.Env(), Net().variant()); });
   }
@@ -480,17 +426,6 @@ class InceptionModule : public Napi::ObjectWrap<InceptionModule> {
       return Napi::Number::New(info.Env(), static_cast<double>(Net().num_classes()));
     });
   }
-
-  Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
-      net_.reset();
-      return info.Env().Undefined();
-    });
-  }
-
-  Napi::Value IsDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !net_); }
-
-  std::shared_ptr<InceptionV3> net_;
 };
 
 Napi::Value LinalgEigh(const Napi::CallbackInfo& info) {

@@ -20,6 +20,7 @@
 #include "pch.h"
 #include "common.h"
 #include "async.h"
+#include "module_handle.h"
 #include "ncsnpp.h"
 
 namespace sf {
@@ -127,29 +128,20 @@ c10::optional<uint64_t> ReadSeed(const Napi::Value& v, const char* name) {
   return static_cast<uint64_t>(s);
 }
 
-class NcsnppModule : public Napi::ObjectWrap<NcsnppModule> {
+class NcsnppModule : public ModuleHandle<NcsnppModule, NCSNpp> {
  public:
+  static constexpr const char* kName = "NcsnppModule";
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "NcsnppModule",
-                       {
-                           InstanceMethod<&NcsnppModule::Forward>("forward"),
-                           InstanceMethod<&NcsnppModule::ForwardAsync>("forwardAsync"),
-                           InstanceMethod<&NcsnppModule::Train>("train"),
-                           InstanceMethod<&NcsnppModule::IsTraining>("isTraining"),
-                           InstanceMethod<&NcsnppModule::NamedParameters>("namedParameters"),
-                           InstanceMethod<&NcsnppModule::NamedBuffers>("namedBuffers"),
-                           InstanceMethod<&NcsnppModule::StateDict>("stateDict"),
-                           InstanceMethod<&NcsnppModule::StateDictKeys>("stateDictKeys"),
-                           InstanceMethod<&NcsnppModule::To>("to"),
-                           InstanceMethod<&NcsnppModule::DeviceJs>("device"),
-                           InstanceMethod<&NcsnppModule::NumParameters>("numParameters"),
-                           InstanceMethod<&NcsnppModule::SetDropoutSeed>("setDropoutSeed"),
-                           InstanceMethod<&NcsnppModule::Dispose>("dispose"),
-                           InstanceMethod<&NcsnppModule::IsDisposed>("isDisposed"),
-                       });
+    Props props = CommonMethods();
+    props.push_back(InstanceMethod<&NcsnppModule::Forward>("forward"));
+    props.push_back(InstanceMethod<&NcsnppModule::ForwardAsync>("forwardAsync"));
+    props.push_back(InstanceMethod<&NcsnppModule::Train>("train"));
+    props.push_back(InstanceMethod<&NcsnppModule::IsTraining>("isTraining"));
+    props.push_back(InstanceMethod<&NcsnppModule::SetDropoutSeed>("setDropoutSeed"));
+    return DefineClass(env, "NcsnppModule", props);
   }
 
-  explicit NcsnppModule(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NcsnppModule>(info) {
+  explicit NcsnppModule(const Napi::CallbackInfo& info) : ModuleHandle(info) {
     try {
       NcsnppConfig cfg = ReadConfig(info[0]);
       auto seed = ReadSeed(info[1], "seed");
@@ -160,11 +152,6 @@ class NcsnppModule : public Napi::ObjectWrap<NcsnppModule> {
   }
 
  private:
-  NCSNpp& Net() {
-    if (!net_) ThrowDisposed("NcsnppModule: the module was disposed");
-    return *net_;
-  }
-
   Napi::Value Forward(const Napi::CallbackInfo& info) {
     return Guard(info.Env(), [&]() -> Napi::Value {
       NCSNpp& net = Net();
@@ -199,51 +186,6 @@ class NcsnppModule : public Napi::ObjectWrap<NcsnppModule> {
     return Guard(info.Env(), [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), Net().is_training()); });
   }
 
-  Napi::Value NamedParameters(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
-      return WrapNamedTensors(info.Env(), NamedTensorsOf(Net().named_parameters(true)));
-    });
-  }
-
-  Napi::Value NamedBuffers(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value { return WrapNamedTensors(info.Env(), NamedTensorsOf(Net().named_buffers(true))); });
-  }
-
-  Napi::Value StateDict(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value { return WrapNamedTensors(info.Env(), Net().StateDictEntries()); });
-  }
-
-  Napi::Value StateDictKeys(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
-      auto entries = Net().StateDictEntries();
-      Napi::Array out = Napi::Array::New(info.Env(), entries.size());
-      for (size_t i = 0; i < entries.size(); ++i)
-        out.Set(static_cast<uint32_t>(i), Napi::String::New(info.Env(), entries[i].first));
-      return out;
-    });
-  }
-
-  Napi::Value To(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
-      NCSNpp& net = Net();
-      c10::Device dev = GetDevice(info[0], "device");
-      net.to(dev);
-      return info.Env().Undefined();
-    });
-  }
-
-  Napi::Value DeviceJs(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
-      return Napi::String::New(info.Env(), DeviceName(Net().device()));
-    });
-  }
-
-  Napi::Value NumParameters(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
-      return Napi::Number::New(info.Env(), static_cast<double>(Net().NumParameters()));
-    });
-  }
-
   Napi::Value SetDropoutSeed(const Napi::CallbackInfo& info) {
     return Guard(info.Env(), [&]() -> Napi::Value {
       NCSNpp& net = Net();
@@ -251,19 +193,6 @@ class NcsnppModule : public Napi::ObjectWrap<NcsnppModule> {
       return info.Env().Undefined();
     });
   }
-
-  Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
-      net_.reset();
-      return info.Env().Undefined();
-    });
-  }
-
-  Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
-    return Napi::Boolean::New(info.Env(), !net_);
-  }
-
-  std::shared_ptr<NCSNpp> net_;
 };
 
 }  // namespace
