@@ -80,14 +80,8 @@ export declare class NativeAdam {
   dispose(): void;
 }
 
-/** The module handle of the NCSN++/DDPM++ network (native/module.cc). */
-export declare class NativeNcsnpp {
-  /** `config`: model fields at the top level or under `model` / `data` (a whole Config works). */
-  constructor(config: object, seed?: number);
-  forward(x: NativeTensor, labels: NativeTensor): NativeTensor;
-  forwardAsync(x: NativeTensor, labels: NativeTensor): Promise<NativeTensor>;
-  train(on: boolean): void;
-  isTraining(): boolean;
+/** Methods every network handle shares (native/module_handle.h). */
+export declare class NativeModuleHandle {
   namedParameters(): [string, NativeTensor][];
   namedBuffers(): [string, NativeTensor][];
   /** Parameters and buffers in the reference's state_dict order. */
@@ -96,30 +90,31 @@ export declare class NativeNcsnpp {
   to(device: Device): void;
   device(): Device;
   numParameters(): number;
-  setDropoutSeed(seed: number): void;
   dispose(): void;
   isDisposed(): boolean;
+}
+
+/** The module handle of the NCSN++/DDPM++ network (native/module.cc). */
+export declare class NativeNcsnpp extends NativeModuleHandle {
+  /** `config`: model fields at the top level or under `model` / `data` (a whole Config works). */
+  constructor(config: object, seed?: number);
+  forward(x: NativeTensor, labels: NativeTensor): NativeTensor;
+  forwardAsync(x: NativeTensor, labels: NativeTensor): Promise<NativeTensor>;
+  train(on: boolean): void;
+  isTraining(): boolean;
+  setDropoutSeed(seed: number | null): void;
 }
 
 export type InceptionVariant = 'fid' | 'torchvision';
 export interface NativeInceptionOptions { variant?: InceptionVariant; numClasses?: number; seed?: number }
 
 /** The Inception-v3 module handle (native/inception.cc). */
-export declare class NativeInception {
+export declare class NativeInception extends NativeModuleHandle {
   constructor(options?: NativeInceptionOptions);
   forward(x: NativeTensor): { pool3: NativeTensor; logits: NativeTensor };
   forwardAsync(x: NativeTensor): Promise<[NativeTensor, NativeTensor]>;
-  namedParameters(): [string, NativeTensor][];
-  namedBuffers(): [string, NativeTensor][];
-  stateDict(): [string, NativeTensor][];
-  stateDictKeys(): string[];
-  to(device: Device): void;
-  device(): Device;
-  numParameters(): number;
   variant(): InceptionVariant;
   numClasses(): number;
-  dispose(): void;
-  isDisposed(): boolean;
 }
 
 export interface MemoryStats { liveHandles: number; liveBytes: number; openScopes: number }
