@@ -53,7 +53,10 @@ export function runLikelihoodBench(args: LikelihoodBenchArgs): void {
   let ref: { seconds: number; nfe: number; bpd: number[] } | undefined;
   if (args.reference) {
     const job = { reference: args.reference, threads: args.threads, config: meta.config, weights: fix + 'a_ddpmpp.pth', inputs: inputsPath, eps, tol };
-    const r = spawnSync(args.python, [new URL('./reference_likelihood.py', import.meta.url).pathname], { input: JSON.stringify(job), encoding: 'utf8', maxBuffer: 1 << 24 });
+    // src/native.ts sets OPENBLAS_NUM_THREADS=1 in this process; the reference's BLAS gets the same thread count as
+    // its torch (this also changes its float rounding, and for this untrained model its bits/dim by up to ~0.02).
+    const env = { ...process.env, OPENBLAS_NUM_THREADS: String(args.threads) };
+    const r = spawnSync(args.python, [new URL('./reference_likelihood.py', import.meta.url).pathname], { input: JSON.stringify(job), encoding: 'utf8', maxBuffer: 1 << 24, env });
     if (r.status !== 0) throw new Error(`reference likelihood run failed:\n${r.stderr}`);
     ref = JSON.parse(r.stdout.trim().split('\n').pop()!);
   }
