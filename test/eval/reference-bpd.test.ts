@@ -4,7 +4,9 @@
  * test/data/eval/reference_bpd.json; the uint8 images and the probe in reference_inputs.npz.
  * Checked: the references' defaults eps = rtol = atol = 1e-5 (~1270 NFE: ~1.5 min here on 2 cores, ~12 min for
  * the reference). The JSON also records a loose-tolerance case (1e-3) that is ill-conditioned for this
- * untrained model (the adaptive path is chaotic: 1e-6 input changes move bpd by 0.04), not compared.
+ * untrained model (the adaptive path is chaotic: 1e-6 input changes move bpd by 0.04), not compared. Even at
+ * the defaults, float32 rounding alone (the reference with 1 vs 2 BLAS threads) moves the reference's bpd by up
+ * to 0.02 for this model, so 5e-3 is as tight as this comparison can meaningfully be; we are at 2.3e-3.
  */
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
