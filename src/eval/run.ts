@@ -14,23 +14,18 @@ import type { ImageDataset } from '../data/index.js';
 import { sdeFromConfig, getScoreFn } from '../sde/index.js';
 import { resolveDevice } from '../device.js';
 import { ScoreflowError } from '../errors.js';
-import type { ProgressStream } from '../train/progress.js';
 import { loadEvalModel } from './checkpoint.js';
 import { checkpointFile } from './files.js';
-import { evaluateLikelihood, type LikelihoodEvalResult } from './likelihood.js';
+import { evaluateLikelihood, type LikelihoodEvalOptions, type LikelihoodEvalResult } from './likelihood.js';
 import { evaluateLoss, type LossEvalResult } from './loss.js';
 
-export interface EvalOptions {
+/** The per-pass options of the likelihood evaluation, plus where results go and which data to use. */
+export interface EvalOptions extends Pick<LikelihoodEvalOptions,
+  'maxBatches' | 'boundSamples' | 'boundChunk' | 'progressStream' | 'progressIntervalMs' | 'log'> {
   /** Results folder under the workdir (default 'eval'). */
   evalFolder?: string;
   /** Datasets to use instead of the configured ones (tests). */
   datasets?: { train?: ImageDataset; test?: ImageDataset };
-  maxBatches?: number;
-  boundSamples?: number;
-  boundChunk?: number;
-  progressStream?: ProgressStream;
-  progressIntervalMs?: number;
-  log?: (line: string) => void;
 }
 
 export interface CheckpointEvalResult { ckpt: number; step: number; loss?: LossEvalResult; likelihood?: LikelihoodEvalResult }

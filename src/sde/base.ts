@@ -112,25 +112,24 @@ export abstract class BaseSde implements Sde {
     const probabilityFlow = opts.probabilityFlow ?? false;
     const fwd = this;
     const factor = probabilityFlow ? 0.5 : 1;
+    // Both forms reverse the same way: drift − g²·s·(½ if probability flow), diffusion g (0 for the ODE).
+    const reversed = (x: Tensor, t: Tensor, drift: Tensor, g: Tensor) => ({
+      drift: drift.sub(batchView(g.square(), x).mul(scoreFn(x, t)).mul(factor)),
+      g: probabilityFlow ? zerosLike(g) : g,
+    });
     return {
       N: this.N,
       T: this.T,
       probabilityFlow,
       sde(x: Tensor, t: Tensor): DriftDiffusion {
         const { drift, diffusion } = fwd.sde(x, t);
-        const score = scoreFn(x, t);
-        return {
-          drift: drift.sub(batchView(diffusion.square(), x).mul(score).mul(factor)),
-          diffusion: probabilityFlow ? zerosLike(diffusion) : diffusion,
-        };
+        const r = reversed(x, t, drift, diffusion);
+        return { drift: r.drift, diffusion: r.g };
       },
       discretize(x: Tensor, t: Tensor): Discretization {
         const { f, G } = fwd.discretize(x, t);
-        const score = scoreFn(x, t);
-        return {
-          f: f.sub(batchView(G.square(), x).mul(score).mul(factor)),
-          G: probabilityFlow ? zerosLike(G) : G,
-        };
+        const r = reversed(x, t, f, G);
+        return { f: r.drift, G: r.g };
       },
     };
   }
