@@ -68,5 +68,6 @@ void InitRuntime(Napi::Env env, Napi::Object exports);
 void InitAsync(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
 void InitModules(Napi::Env env, Napi::Object exports);
+void InitCpuAllocator(Napi::Env env, Napi::Object exports);
 
 }  // namespace sf

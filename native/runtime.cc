@@ -193,6 +193,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitAsync(env, exports);
   InitOptim(env, exports);
   InitModules(env, exports);
+  InitCpuAllocator(env, exports);
   return exports;
 }
 

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DType } from './host-tensor.js';
+import { chooseCpuAllocator } from './heap.js';
 
 export type Device = string; // 'cpu' | 'cuda' | `cuda:${number}`
 export type TypedArray =
@@ -164,6 +165,9 @@ export interface Addon {
   getNumThreads(): number;
   manualSeed(seed: number): void;
   buildInfo(): { torchVersion: string; cuda: boolean; napiVersion: number };
+  /** Installs the malloc-backed CPU allocator (see src/heap.ts); true when it is in use. */
+  useMallocCpuAllocator(): boolean;
+  heapInfo(): { glibc: string | null; cpuAllocator: 'malloc' | 'libtorch' };
   timeAddLoop(a: NativeTensor, b: NativeTensor, iters: number): number;
 }
 
@@ -205,7 +209,10 @@ export function explainLoadFailure(path: string | undefined, cause: unknown): st
   return lines.join('\n');
 }
 
-/** Loads the addon once. Sets thread defaults first: Debian's OpenBLAS and libgomp oversubscribe small machines. */
+/**
+ * Loads the addon once. Sets thread defaults first (Debian's OpenBLAS and libgomp oversubscribe small
+ * machines), then the CPU allocator (src/heap.ts).
+ */
 export function addon(): Addon {
   if (cached) return cached;
   process.env.OPENBLAS_NUM_THREADS ??= '1';
@@ -217,5 +224,6 @@ export function addon(): Addon {
   } catch (e) {
     throw new AddonLoadError(explainLoadFailure(path, e), { cause: e });
   }
+  if (chooseCpuAllocator(cached.heapInfo().glibc, process.env.SCOREFLOW_CPU_ALLOCATOR) === 'malloc') cached.useMallocCpuAllocator();
   return cached;
 }

@@ -1,7 +1,7 @@
 /**
  * Likelihood section of `npm run bench`: bits/dim of the probability-flow ODE (RK45, float64 state, fixed
  * Rademacher probe) for the four images of test/data/eval/reference_inputs.npz on the golden DDPM++ model
- * (/work/shared/fixtures/a_ddpmpp.pth, VP continuous), CPU fp32: images/s and NFE per image, next to
+ * (test/data/reference/a_ddpmpp.pth, VP continuous), CPU fp32: images/s and NFE per image, next to
  * score_sde_pytorch's likelihood.py on the same inputs when a checkout is given (scripts/bench/reference_likelihood.py).
  * Environment: SCOREFLOW_BENCH_LIKELIHOOD=0 skips it; SCOREFLOW_BENCH_LIKELIHOOD_EPS / _TOL change eps and
  * rtol = atol (default 1e-5 both, the references' defaults: ~1270 NFE; the reference then needs ~12 min on 2 cores).
@@ -22,7 +22,7 @@ export interface LikelihoodBenchArgs { reference?: string; python: string; threa
 
 export function runLikelihoodBench(args: LikelihoodBenchArgs): void {
   if (process.env.SCOREFLOW_BENCH_LIKELIHOOD === '0') return;
-  const fix = args.fixtures ?? new URL('../../../shared/fixtures/', import.meta.url).pathname;
+  const fix = args.fixtures ?? new URL('../../test/data/reference/', import.meta.url).pathname;
   const inputsPath = new URL('../../test/data/eval/reference_inputs.npz', import.meta.url).pathname;
   if (!existsSync(fix + 'a_ddpmpp.pth')) { console.log(`\nlikelihood: skipped (no golden model at ${fix}a_ddpmpp.pth)`); return; }
   const eps = Number(process.env.SCOREFLOW_BENCH_LIKELIHOOD_EPS ?? 1e-5);

@@ -54,7 +54,25 @@ describe('lifetimes', () => {
     expect(memoryStats()).toEqual(base);
   });
 
-  it('1,000 × 4 MB tensors under tidy stay under 200 MB RSS', () => {
+  it('1,000 × 4 MB tensors under tidy: nothing outlives its scope', () => {
+    const base = memoryStats();
+    let peakBytes = 0;
+    for (let i = 0; i < 1000; i++) {
+      tidy(() => {
+        const t = zeros([1024, 1024]); // 4 MB
+        t.add_(1).mul(2).sum();
+        peakBytes = Math.max(peakBytes, memoryStats().liveBytes - base.liveBytes);
+      });
+      if (i % 100 === 0) expect(memoryStats()).toEqual(base);
+    }
+    expect(memoryStats()).toEqual(base);
+    // Inside the scope: the zeros, its doubled copy and the scalar sum, nothing from earlier iterations.
+    expect(peakBytes).toBe(2 * 4 * 2 ** 20 + 4);
+  });
+
+  // The resident-memory bound holds only where the allocator's behaviour is ours: with libtorch's own
+  // allocator on glibc < 2.38 the heap fragments (src/heap.ts) whatever tidy does.
+  it.runIf(addon().heapInfo().cpuAllocator === 'malloc')('with the malloc CPU allocator, 1,000 × 4 MB tensors keep RSS flat', () => {
     const step = () => tidy(() => {
       const t = zeros([1024, 1024]); // 4 MB
       t.add_(1).mul(2).sum();
@@ -67,7 +85,6 @@ describe('lifetimes', () => {
       step();
       if (i % 50 === 0) peak = Math.max(peak, anonRss());
     }
-    // Without tidy this loop holds 1000 × 4 MB × 2 tensors (8 GB) until finalizers run.
     const grewMb = (peak - before) / 2 ** 20;
     expect(grewMb, `RSS grew by ${grewMb.toFixed(0)} MB`).toBeLessThan(200);
   });

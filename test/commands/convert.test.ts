@@ -14,8 +14,9 @@ import { configFromObject } from '../../src/config/index.js';
 import { fromHost } from '../../src/tensor.js';
 import { noGrad } from '../../src/autograd.js';
 import { tidy } from '../../src/scope.js';
+import { REFERENCE_FIXTURES } from '../reference-fixtures.js';
 
-const FIX = new URL('../../../shared/fixtures/', import.meta.url).pathname;
+const FIX = REFERENCE_FIXTURES;
 const meta = JSON.parse(readFileSync(FIX + 'a_ddpmpp.json', 'utf8'));
 
 function quiet<T>(fn: () => Promise<T>): Promise<T> {

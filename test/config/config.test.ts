@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REFERENCE_FIXTURES } from '../reference-fixtures.js';
 import {
   ConfigError, DEFAULT_CONFIG, SCHEMA, configFromObject, listConfigs, loadConfig, parseOverrides, validateConfig,
   cloneConfig, ncsnppGroupNormChannels, diffConfigs, overridesBetween, configHelp, flattenConfig,
@@ -315,8 +316,8 @@ describe('validation and files', () => {
     expect(configError(() => loadConfig('nope', [], { configsDir: dir })).message).toContain('available configs');
   });
 
-  it.skipIf(!existsSync('/work/shared/fixtures/a_ddpmpp.json'))('accepts the reference fixture config (score_sde_pytorch layout)', () => {
-    const fx = JSON.parse(readFileSync('/work/shared/fixtures/a_ddpmpp.json', 'utf8')) as { config: Record<string, unknown> };
+  it('accepts the reference fixture config (score_sde_pytorch layout)', () => {
+    const fx = JSON.parse(readFileSync(REFERENCE_FIXTURES + 'a_ddpmpp.json', 'utf8')) as { config: Record<string, unknown> };
     const { name: _name, ...cfg } = fx.config;
     const c = configFromObject(cfg);
     expect(c.model).toMatchObject({ nf: 16, ch_mult: [1, 2, 2], num_res_blocks: 2, attn_resolutions: [16] });

@@ -9,7 +9,7 @@
  * to 0.02 for this model, so 5e-3 is as tight as this comparison can meaningfully be; we are at 2.3e-3.
  */
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readNpzFile } from '../../src/formats/npz.js';
 import { loadTorchFile, asStateDict } from '../../src/formats/torch-load.js';
 import { configFromObject } from '../../src/config/index.js';
@@ -20,14 +20,15 @@ import { fromHost } from '../../src/tensor.js';
 import { tidy } from '../../src/scope.js';
 import { setNumThreads } from '../../src/device.js';
 import { generator } from '../../src/random.js';
+import { REFERENCE_FIXTURES } from '../reference-fixtures.js';
 
-const FIX = new URL('../../../shared/fixtures/', import.meta.url).pathname;
+const FIX = REFERENCE_FIXTURES;
 const DATA = new URL('../data/eval/', import.meta.url).pathname;
 const ref = JSON.parse(readFileSync(DATA + 'reference_bpd.json', 'utf8'));
 
 interface Case { name: string; check: boolean; eps: number; rtol: number; atol: number; bpd: number[]; nfe: number }
 
-describe.skipIf(!existsSync(FIX + 'a_ddpmpp.pth'))('ODE bits/dim vs score_sde_pytorch likelihood.py (golden a_ddpmpp)', () => {
+describe('ODE bits/dim vs score_sde_pytorch likelihood.py (golden a_ddpmpp)', () => {
   for (const c of (ref.cases as Case[]).filter((k) => k.check)) {
     it(`${c.name}: eps ${c.eps}, rtol/atol ${c.rtol}: bpd per image within 5e-3 (nfe ${c.nfe})`, () => {
       setNumThreads(2);

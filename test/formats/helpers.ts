@@ -1,15 +1,15 @@
 /** Shared paths and small assertions for the format tests. */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import type { HostTensor } from '../../src/host-tensor.js';
 import { toNumbers } from '../../src/formats/tensor-util.js';
+import { REFERENCE_FIXTURES } from '../reference-fixtures.js';
 
 export const DATA = join(dirname(fileURLToPath(import.meta.url)), '..', 'data', 'formats');
 /** The shared reference fixtures (not in the repo); tests that need them are skipped when absent. */
-export const FIXTURES = process.env.SCOREFLOW_FIXTURES ?? '/work/shared/fixtures';
-export const haveFixtures = existsSync(join(FIXTURES, 'a_ddpmpp.pth'));
+export const FIXTURES = REFERENCE_FIXTURES;
 
 export function readJson<T = any>(path: string): T {
   return JSON.parse(readFileSync(path, 'utf8')) as T;

@@ -5,9 +5,9 @@ import { toNumbers } from '../../src/formats/tensor-util.js';
 import { loadTorch } from '../../src/formats/torch-load.js';
 import { saveTorch } from '../../src/formats/torch-save.js';
 import { OrderedDict } from '../../src/formats/py-values.js';
-import { DATA, FIXTURES, expectFormatError, expectSummary, haveFixtures, readJson } from './helpers.js';
+import { DATA, FIXTURES, expectFormatError, expectSummary, readJson } from './helpers.js';
 
-describe.skipIf(!haveFixtures)('score_sde_pytorch training checkpoint (ckpt_a.pth)', () => {
+describe('score_sde_pytorch training checkpoint (ckpt_a.pth)', () => {
   const golden = readJson(join(DATA, 'ckpt_a_golden.json'));
   const sdGolden = readJson(join(DATA, 'a_ddpmpp_golden.json'));
   let ck: ReferenceCheckpoint;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { detectFormat, readCheckpoint, readCheckpointFile } from '../../src/formats/registry.js';
 import { writeNpy } from '../../src/formats/npy.js';
 import { writeSafetensors } from '../../src/formats/safetensors.js';
-import { DATA, FIXTURES, expectFormatError, haveFixtures } from './helpers.js';
+import { DATA, FIXTURES, expectFormatError } from './helpers.js';
 
 describe('format registry', () => {
   const t = { dtype: 'float32' as const, shape: [1], data: new Float32Array([1]) };
@@ -34,7 +34,7 @@ describe('format registry', () => {
       /unrecognised file format for 'x\.txt'; supported: torch-zip, torch-legacy, flax-msgpack, safetensors, npz, npy/);
   });
 
-  it.skipIf(!haveFixtures)('reads the reference fixtures', () => {
+  it('reads the reference fixtures', () => {
     expect(readCheckpointFile(join(FIXTURES, 'a_ddpmpp.pth')).format).toBe('torch-zip');
     expect(readCheckpointFile(join(FIXTURES, 'a_ddpmpp.npz')).format).toBe('npz');
   });

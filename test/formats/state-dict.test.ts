@@ -6,7 +6,7 @@ import { readStateDict } from '../../src/formats/state-dict.js';
 import { writeSafetensors } from '../../src/formats/safetensors.js';
 import { loadTorchFile } from '../../src/formats/torch-load.js';
 import { toNumbers } from '../../src/formats/tensor-util.js';
-import { DATA, FIXTURES, expectFormatError, haveFixtures } from './helpers.js';
+import { DATA, FIXTURES, expectFormatError } from './helpers.js';
 
 describe('readStateDict', () => {
   it('maps a flax State with the model key list (target or EMA)', () => {
@@ -29,7 +29,7 @@ describe('readStateDict', () => {
     expectFormatError(() => readStateDict(st, '', { torchKeys: [['b', [2]]] }), /missing 'b'/);
   });
 
-  it.skipIf(!haveFixtures)('reads the model or EMA weights of ckpt_a.pth', () => {
+  it('reads the model or EMA weights of ckpt_a.pth', () => {
     const bytes = readFileSync(join(FIXTURES, 'ckpt_a.pth'));
     const model = readStateDict(bytes, 'ckpt_a.pth');
     const ema = readStateDict(bytes, 'ckpt_a.pth', { ema: true });

@@ -9,7 +9,7 @@ import { readZip, writeZip } from '../../src/formats/zip.js';
 import { saveTorch } from '../../src/formats/torch-save.js';
 import { TorchDType } from '../../src/formats/torch-types.js';
 import { toNumbers } from '../../src/formats/tensor-util.js';
-import { DATA, FIXTURES, expectSummary, haveFixtures, readJson, type Summary } from './helpers.js';
+import { DATA, FIXTURES, expectSummary, readJson, type Summary } from './helpers.js';
 
 function checkMixed(obj: unknown): void {
   const golden = readJson<Record<string, Summary>>(join(DATA, 'mixed_golden.json'));
@@ -63,7 +63,7 @@ describe('torch.load (legacy format)', () => {
   });
 });
 
-describe.skipIf(!haveFixtures)('reference fixtures', () => {
+describe('reference fixtures', () => {
   it('loads a_ddpmpp.pth: 289 tensors, 441,875 parameters, float64 sigmas', () => {
     const golden = readJson(join(DATA, 'a_ddpmpp_golden.json'));
     const value = loadTorchFile(join(FIXTURES, 'a_ddpmpp.pth'));

@@ -9,7 +9,7 @@ import { loadTorch, loadTorchFile } from '../../src/formats/torch-load.js';
 import { saveTorch, saveTorchFile } from '../../src/formats/torch-save.js';
 import { TorchDType } from '../../src/formats/torch-types.js';
 import { readZip } from '../../src/formats/zip.js';
-import { DATA, FIXTURES, expectFormatError, haveFixtures } from './helpers.js';
+import { DATA, FIXTURES, expectFormatError } from './helpers.js';
 
 /** The value whose TS-written file Python torch.load read and re-saved as ts_roundtrip_resaved.pt. */
 function roundTripValue(): Map<string, unknown> {
@@ -94,7 +94,7 @@ describe('torch.save writer', () => {
     expectFormatError(() => saveTorch(bad), /shape \[3\] needs 3 elements/);
   });
 
-  it.skipIf(!haveFixtures)('rewrites a_ddpmpp.pth losslessly', () => {
+  it('rewrites a_ddpmpp.pth losslessly', () => {
     const orig = loadTorchFile(join(FIXTURES, 'a_ddpmpp.pth')) as OrderedDict<string, HostTensor>;
     const back = loadTorch(saveTorch(orig)) as OrderedDict<string, HostTensor>;
     expect([...back.keys()]).toEqual([...orig.keys()]);

@@ -7,8 +7,9 @@ import { fromHost } from '../../src/tensor.js';
 import { noGrad } from '../../src/autograd.js';
 import { tidy } from '../../src/scope.js';
 import { configFromObject } from '../../src/config/index.js';
+import { REFERENCE_FIXTURES } from '../reference-fixtures.js';
 
-const FIX = new URL('../../../shared/fixtures/', import.meta.url).pathname;
+const FIX = REFERENCE_FIXTURES;
 
 describe('reference fixture a_ddpmpp', () => {
   it('reproduces the reference forward pass to 1e-5 and reports state-dict problems by name', () => {

@@ -9,8 +9,9 @@ import { restoreCheckpoint, saveCheckpoint, type TrainingState } from '../../src
 import { writeFileAtomic } from '../../src/train/atomic.js';
 import { readReferenceCheckpoint } from '../../src/formats/reference-checkpoint.js';
 import { configFromObject } from '../../src/config/index.js';
+import { REFERENCE_FIXTURES } from '../reference-fixtures.js';
 
-const FIX = new URL('../../../shared/fixtures/', import.meta.url).pathname;
+const FIX = REFERENCE_FIXTURES;
 const meta = JSON.parse(readFileSync(FIX + 'a_ddpmpp.json', 'utf8'));
 const config = configFromObject({ model: meta.config.model, data: meta.config.data, optim: meta.config.optim });
 

@@ -1,7 +1,7 @@
 """Regenerates the golden data for test/formats with Debian's torch 1.13 (/usr/bin/python3).
 
 Uses only torch, numpy and msgpack (no reference-repository code). Run from the repository root:
-    /usr/bin/python3 test/data/formats/make_golden.py [/work/shared/fixtures]
+    /usr/bin/python3 test/data/formats/make_golden.py [test/data/reference]
     /usr/bin/python3 test/data/formats/make_golden.py --resave <written-by-ts.pt> <out.pt>
 """
 import collections, json, os, sys
@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 OUT = os.path.dirname(os.path.abspath(__file__))
-FIX = sys.argv[1] if len(sys.argv) > 1 else '/work/shared/fixtures'
+FIX = sys.argv[1] if len(sys.argv) > 1 else 'test/data/reference'
 
 
 def summary(t):
