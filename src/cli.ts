@@ -5,7 +5,8 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { COMMANDS } from './commands/index.js';
+import { COMMANDS, MODES } from './commands/index.js';
+import { applyMode } from './commands/options.js';
 
 /** Separates `--config.a.b=v` (or `--config.a.b v`) overrides from the other arguments. */
 export function splitOverrides(argv: string[]): { rest: string[]; overrides: string[] } {
@@ -25,12 +26,7 @@ export function splitOverrides(argv: string[]): { rest: string[]; overrides: str
 export async function main(argv = hideBin(process.argv)): Promise<void> {
   const { rest, overrides } = splitOverrides(argv);
   // Users of the references write `--mode train|eval|sample`: map it onto the command.
-  const modeAt = rest.indexOf('--mode');
-  if (modeAt >= 0 && rest[modeAt + 1]) {
-    const mode = rest.splice(modeAt, 2)[1]!;
-    rest.unshift(mode);
-  }
-  let cli = yargs(rest)
+  let cli = yargs(applyMode(rest, MODES))
     .scriptName('scoreflow')
     .usage('$0 <command> [options] [--config.<section>.<field>=<value> ...]')
     .strict()

@@ -1,17 +1,26 @@
 /** `scoreflow eval --config <c> --workdir <dir>`: eval loss and bits/dim (ODE or bound) of snapshot checkpoints. */
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/index.js';
-import { runEvaluation } from '../eval/index.js';
+import { checkpointFile } from '../eval/files.js';
+import { checkInputFile } from '../formats/input-file.js';
 
 export async function run(args: Record<string, unknown>, overrides: string[]): Promise<void> {
   const workdir = resolve(String(args.workdir));
   const config = loadConfig(String(args.config), overrides);
+  const { begin_ckpt: begin, end_ckpt: end } = config.eval;
+  // Every snapshot must be a readable file before hours of evaluation start (missing, a folder, no permission).
+  const snapshot = {
+    what: 'checkpoint',
+    expected: `a snapshot of \`scoreflow train\` for each of eval.begin_ckpt..end_ckpt = ${begin}..${end} (training writes checkpoints/checkpoint_<step // snapshot_freq>.pth)`,
+  };
+  for (let c = begin; c <= end; c++) checkInputFile(checkpointFile(workdir, c), snapshot);
+  const { runEvaluation } = await import('../eval/index.js'); // libtorch: only once the inputs are known to be there
   const folder = String(args.eval_folder ?? 'eval');
-  console.error(`scoreflow eval: ${String(args.config)}, checkpoints ${config.eval.begin_ckpt}..${config.eval.end_ckpt} of ${workdir}; results in ${join(workdir, folder)}`);
+  console.error(`scoreflow eval: ${String(args.config)}, checkpoints ${begin}..${end} of ${workdir}; results in ${join(workdir, folder)}`);
   runEvaluation(config, workdir, {
     evalFolder: folder,
-    maxBatches: typeof args.max_batches === 'number' ? args.max_batches : undefined,
-    boundSamples: typeof args.bound_samples === 'number' ? args.bound_samples : undefined,
-    boundChunk: typeof args.bound_chunk === 'number' ? args.bound_chunk : undefined,
+    maxBatches: args.max_batches as number | undefined,
+    boundSamples: args.bound_samples as number | undefined,
+    boundChunk: args.bound_chunk as number | undefined,
   });
 }

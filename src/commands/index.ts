@@ -1,5 +1,6 @@
 /** The command registry: name, options and a lazy loader of the implementation. */
 import type { Argv } from 'yargs';
+import { integerOptions } from './options.js';
 
 export type CommandRun = (args: Record<string, unknown>, overrides: string[]) => Promise<void>;
 
@@ -10,25 +11,34 @@ export interface CommandSpec {
   load: () => Promise<CommandRun>;
 }
 
-const configOptions = (y: Argv) => y
-  .option('config', { type: 'string', demandOption: true, describe: 'config name (e.g. fmnist_small, score_flow/vp/cifar10_ddpmpp_continuous) or JSON file' })
-  .option('workdir', { type: 'string', demandOption: true, describe: 'run folder (checkpoints, logs, samples)' });
+const configOption = (y: Argv) => y
+  .option('config', { type: 'string', demandOption: true, describe: 'config name (e.g. fmnist_small, score_flow/vp/cifar10_ddpmpp_continuous) or JSON file' });
+const workdirOption = { type: 'string', describe: 'run folder (checkpoints, logs, samples)' } as const;
+const configOptions = (y: Argv) => configOption(y).option('workdir', { ...workdirOption, demandOption: true });
+
+/** The references' `--mode` values (each maps onto the command of that name). */
+export const MODES = ['train', 'eval', 'sample'] as const;
 
 export const COMMANDS: CommandSpec[] = [
   {
     command: 'train',
     describe: 'train a score model (resumes from <workdir>/checkpoints-meta when present)',
-    builder: (y) => configOptions(y).option('steps', { type: 'number', describe: 'stop after this many total steps (default: training.n_iters)' }),
+    // train checks --workdir itself, so that a missing or empty one is an ERR_ARG (empty would mean the current folder).
+    builder: (y) => integerOptions(configOption(y).option('workdir', workdirOption), {
+      steps: { min: 1, describe: 'stop after this many total steps (default: training.n_iters)' },
+    })
+      .option('allow-change', { type: 'string', array: true, describe: 'config fields that may differ from the resume point\'s (e.g. optim.lr); comma-separated or repeated' }),
     load: async () => (await import('./train.js')).run,
   },
   {
     command: 'sample',
     describe: 'draw samples from the EMA weights of a checkpoint (config.sampling) into <out>/ckpt_<c>/samples_<r>.npz + .png; resumable',
-    builder: (y) => configOptions(y)
-      .option('ckpt', { type: 'number', describe: 'checkpoint number: <workdir>/checkpoints/checkpoint_<N>.pth (default eval.ckpt_id)' })
+    builder: (y) => integerOptions(configOptions(y), {
+      ckpt: { min: 0, describe: 'checkpoint number: <workdir>/checkpoints/checkpoint_<N>.pth (default eval.ckpt_id)' },
+      num_samples: { min: 1, describe: 'samples to draw, in full batches (default eval.num_samples)' },
+      batch_size: { min: 1, describe: 'samples per round (default eval.batch_size)' },
+    })
       .option('checkpoint', { type: 'string', describe: 'any checkpoint file instead (training checkpoint, state dict, .safetensors, flax State)' })
-      .option('num_samples', { type: 'number', describe: 'samples to draw, in full batches (default eval.num_samples)' })
-      .option('batch_size', { type: 'number', describe: 'samples per round (default eval.batch_size)' })
       .option('out', { type: 'string', describe: 'output folder (default <workdir>/eval)' })
       .conflicts('ckpt', 'checkpoint'),
     load: async () => (await import('./sample.js')).run,
@@ -52,24 +62,26 @@ export const COMMANDS: CommandSpec[] = [
   {
     command: 'stats',
     describe: 'Inception pool_3 activations of a dataset as a reference stats .npz (pool_3, mu, sigma, logits) for FID/KID',
-    builder: (y) => y
+    builder: (y) => integerOptions(y, {
+      'batch-size': { min: 1, default: 50, describe: 'images per Inception batch' },
+      'max-images': { min: 2, describe: 'use only the first N images' },
+    })
       .option('config', { type: 'string', demandOption: true, describe: 'config whose data section names the dataset' })
       .option('out', { type: 'string', demandOption: true, describe: 'output .npz' })
       .option('inception', { type: 'string', describe: 'Inception weights: pytorch-fid pt_inception-2015-12-05-6726825d.pth or a conversion (default: $SCOREFLOW_INCEPTION)' })
       .option('split', { choices: ['train', 'test'] as const, default: 'train' })
-      .option('batch-size', { type: 'number', default: 50 })
-      .option('max-images', { type: 'number', describe: 'use only the first N images' })
       .option('device', { type: 'string', describe: "'cpu', 'cuda', 'cuda:N' or 'auto' (default: config.device)" }),
     load: async () => (await import('./stats.js')).run,
   },
   {
     command: 'eval',
     describe: 'evaluate snapshot checkpoints eval.begin_ckpt..end_ckpt: eval loss, bits/dim (probability-flow ODE, or the bound with eval.bound); resumable',
-    builder: (y) => configOptions(y)
-      .option('eval_folder', { type: 'string', default: 'eval', describe: 'results folder under the workdir' })
-      .option('max_batches', { type: 'number', describe: 'only the first N batches of each pass (quick estimates)' })
-      .option('bound_samples', { type: 'number', default: 1000, describe: 'time samples per example for eval.bound' })
-      .option('bound_chunk', { type: 'number', default: 1, describe: 'bound time samples per network call (memory vs speed)' }),
+    builder: (y) => integerOptions(configOptions(y), {
+      max_batches: { min: 1, describe: 'only the first N batches of each pass (quick estimates)' },
+      bound_samples: { min: 1, default: 1000, describe: 'time samples per example for eval.bound' },
+      bound_chunk: { min: 1, default: 1, describe: 'bound time samples per network call (memory vs speed)' },
+    })
+      .option('eval_folder', { type: 'string', default: 'eval', describe: 'results folder under the workdir' }),
     load: async () => (await import('./eval.js')).run,
   },
 ];

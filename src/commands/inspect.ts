@@ -1,22 +1,24 @@
 /** `scoreflow inspect <file>`: what a checkpoint holds and which bundled model config it matches. */
-import { readCheckpointFile } from '../formats/registry.js';
+import { detectFormat, readCheckpoint } from '../formats/registry.js';
+import { readInputFile } from '../formats/input-file.js';
 import { listConfigs, loadConfig } from '../config/index.js';
 import { numel, type HostTensor } from '../host-tensor.js';
-import { loadWeights } from './weights.js';
+import { weightsFrom } from './weights.js';
 
 export async function run(args: Record<string, unknown>): Promise<void> {
   const file = String(args.file);
-  const read = readCheckpointFile(file);
-  if (read.format === 'flax-msgpack') {
-    console.log(`${file}: flax msgpack; top-level keys: ${Object.keys(read.value as object).join(', ')} ` +
+  const bytes = readInputFile(file);
+  if (detectFormat(bytes, file) === 'flax-msgpack') {
+    const tree = readCheckpoint(bytes, file).value as Map<string, unknown>;
+    console.log(`${file}: flax msgpack; top-level keys: ${[...tree.keys()].join(', ')} ` +
       '(use `scoreflow convert --config <model config>` to map its names)');
     return;
   }
-  const { weights, kind } = loadWeights(file, 'raw');
+  const { weights, kind } = weightsFrom(bytes, file, 'raw');
   const total = [...weights.values()].reduce((a, t) => a + numel(t.shape), 0);
   const dtypes = new Map<string, number>();
   for (const t of weights.values()) dtypes.set(t.dtype, (dtypes.get(t.dtype) ?? 0) + 1);
-  console.log(`${file}: ${read.format}, ${kind}`);
+  console.log(`${file}: ${kind}`);
   console.log(`  ${weights.size} tensors, ${total.toLocaleString()} elements; dtypes ${[...dtypes].map(([d, n]) => `${d}×${n}`).join(', ')}`);
   if (args.keys) for (const [k, t] of weights) console.log(`  ${k}\t[${t.shape.join(', ')}]\t${t.dtype}`);
   const matches = await matchingConfigs(weights);

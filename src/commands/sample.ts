@@ -12,12 +12,13 @@
  * resumes by skipping the rounds whose .npz exists (written last, atomically), and raising --num_samples
  * later only adds rounds.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { loadConfig, type ResolvedConfig } from '../config/index.js';
 import { ScoreModel } from '../model/score-model.js';
 import { detectFormat } from '../formats/registry.js';
 import { readStateDict } from '../formats/state-dict.js';
+import { readInputFile } from '../formats/input-file.js';
 import { readNpzFile, writeNpz } from '../formats/npz.js';
 import type { HostTensor } from '../host-tensor.js';
 import { encodePng, makeGrid } from '../data/png.js';
@@ -67,8 +68,7 @@ export interface SampleRunResult {
  * plain state dicts (safetensors, npz, torch) are taken as they are. Returns a description of what was read.
  */
 export function loadEmaWeights(model: ScoreModel, file: string): string {
-  if (!existsSync(file)) throw new ScoreflowError('ERR_FORMAT', `checkpoint not found: ${file}`);
-  const bytes = readFileSync(file);
+  const bytes = readInputFile(file);
   const own = model.stateDict();
   try {
     const torchKeys = [...own].map(([k, t]) => [k, t.shape] as const);

@@ -21,12 +21,12 @@ export async function run(args: Record<string, unknown>, overrides: string[]): P
       'pt_inception-2015-12-05-6726825d.pth, or a file converted from it) or set SCOREFLOW_INCEPTION; see docs/metrics.md.');
   }
   const device = resolveDevice(String(args.device ?? config.device ?? 'auto'));
-  const batchSize = Number(args['batch-size'] ?? 50);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ScoreflowError('ERR_ARG', `--batch-size: expected a positive integer, got ${String(args['batch-size'])}`);
+  // --batch-size and --max-images are checked when the command line is parsed (commands/index.ts).
+  const batchSize = (args['batch-size'] as number | undefined) ?? 50;
   const split = String(args.split ?? 'train') as Split;
   const ds = datasetFromConfig(config.data, split);
-  const limit = args['max-images'] === undefined ? ds.length : Math.min(ds.length, Number(args['max-images']));
-  if (!(limit >= 2)) throw new ScoreflowError('ERR_ARG', `scoreflow stats: need at least 2 images (dataset has ${ds.length}, --max-images ${String(args['max-images'])})`);
+  const limit = Math.min(ds.length, (args['max-images'] as number | undefined) ?? ds.length);
+  if (limit < 2) throw new ScoreflowError('ERR_DATA', `scoreflow stats: the ${split} split of ${ds.name} has ${ds.length} images; FID/KID statistics need at least 2`);
 
   const net = weights === 'random'
     ? new InceptionV3({ seed: 0, device })  // smoke tests only: the numbers mean nothing

@@ -1,6 +1,6 @@
 /** Model weights from any supported checkpoint file, with the key list of the model they belong to. */
-import { readFileSync } from 'node:fs';
 import type { HostTensor } from '../host-tensor.js';
+import { readInputFile } from '../formats/input-file.js';
 import { readStateDict } from '../formats/state-dict.js';
 import { detectFormat } from '../formats/registry.js';
 
@@ -18,8 +18,14 @@ export interface ModelKeys {
 /** Without a model at hand: the NCSN++ buffer and the frozen Fourier projection of the references. */
 const DEFAULT_UNTRACKED = ['sigmas', 'all_modules.0.W'];
 
-export function loadWeights(file: string, choice: WeightChoice, model?: ModelKeys): { weights: Map<string, HostTensor>; kind: string } {
-  const bytes = readFileSync(file);
+export interface Weights { weights: Map<string, HostTensor>; kind: string }
+
+export function loadWeights(file: string, choice: WeightChoice, model?: ModelKeys): Weights {
+  return weightsFrom(readInputFile(file), file, choice, model);
+}
+
+/** As `loadWeights`, from the bytes of `file`. */
+export function weightsFrom(bytes: Uint8Array, file: string, choice: WeightChoice, model?: ModelKeys): Weights {
   const format = detectFormat(bytes, file);
   const flax = format === 'flax-msgpack';
   const sd = readStateDict(bytes, file, {

@@ -5,10 +5,11 @@
  * over 2^30 bytes are split into a `{__msgpack_chunked_array__, shape, chunks}` dict. Reading yields nested
  * Maps with HostTensor leaves (numpy scalars become JS numbers); no jax/flax involved.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { HostTensor } from '../host-tensor.js';
 import { hostBytes } from '../host-tensor.js';
 import { formatError } from './errors.js';
+import { readFileWith } from './input-file.js';
 import { decodeMsgpack, encodeMsgpack, MsgpackExt } from './msgpack.js';
 import { hostTensorFromNumpy, parseNumpyType } from './numpy-dtype.js';
 import { bfloat16ToFloat, checkTensor, halfToFloat, isHostTensor } from './tensor-util.js';
@@ -81,7 +82,7 @@ export function readFlaxCheckpoint(bytes: Uint8Array): unknown {
 }
 
 export function readFlaxCheckpointFile(path: string): unknown {
-  return readFlaxCheckpoint(readFileSync(path));
+  return readFileWith(path, readFlaxCheckpoint);
 }
 
 function encodeArray(t: HostTensor, type: number): MsgpackExt {

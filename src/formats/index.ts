@@ -8,7 +8,7 @@ export { OrderedDict, PyFloat, PyReduce, tuple, isTuple, dictGet, dictEntries } 
 export { loadPickle, type PickleGlobals } from './pickle.js';
 export { dumpPickle, PickleWriter } from './pickle-writer.js';
 export { readZip, writeZip } from './zip.js';
-export { loadTorch, loadTorchFile, loadTorchZip, loadTorchLegacy, asStateDict, type TorchLoadOptions } from './torch-load.js';
+export { loadTorch, loadTorchFile, loadTorchZip, loadTorchLegacy, loadPlainPickle, asStateDict, type TorchLoadOptions } from './torch-load.js';
 export { saveTorch, saveTorchFile, stateDict } from './torch-save.js';
 export { TorchDType } from './torch-types.js';
 export { readNpy, writeNpy, readNpyFile, writeNpyFile } from './npy.js';

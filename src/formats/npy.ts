@@ -3,9 +3,10 @@
  * length (u16 for v1, u32 for v2/3), then a Python dict literal {'descr', 'fortran_order', 'shape'} padded
  * so the data starts on a 64-byte boundary, then the raw array. Only bool/int/float arrays are supported.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { type HostTensor, hostBytes } from '../host-tensor.js';
 import { formatError } from './errors.js';
+import { ARRAY_INPUT, readFileWith } from './input-file.js';
 import { hostTensorFromNumpy, numpyDescrOf, parseNumpyType } from './numpy-dtype.js';
 import { checkTensor } from './tensor-util.js';
 
@@ -78,7 +79,7 @@ export function writeNpy(t: HostTensor): Uint8Array {
 }
 
 export function readNpyFile(path: string): HostTensor {
-  return readNpy(readFileSync(path));
+  return readFileWith(path, readNpy, ARRAY_INPUT);
 }
 
 export function writeNpyFile(path: string, t: HostTensor): void {

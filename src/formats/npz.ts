@@ -2,9 +2,10 @@
  * NumPy .npz archives: a zip of `<name>.npy` entries, stored (np.savez) or deflated
  * (np.savez_compressed). Arrays passed positionally get numpy's names `arr_0`, `arr_1`, …
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { HostTensor } from '../host-tensor.js';
 import { formatError, guardFormat } from './errors.js';
+import { ARRAY_INPUT, readFileWith } from './input-file.js';
 import { readNpy, writeNpy } from './npy.js';
 import { readZip, writeZip } from './zip.js';
 
@@ -42,7 +43,7 @@ export function writeNpz(arrays: NpzArrays, options: NpzWriteOptions = {}): Uint
 }
 
 export function readNpzFile(path: string): Map<string, HostTensor> {
-  return readNpz(readFileSync(path));
+  return readFileWith(path, readNpz, ARRAY_INPUT);
 }
 
 export function writeNpzFile(path: string, arrays: NpzArrays, options?: NpzWriteOptions): void {

@@ -47,7 +47,10 @@ export function onBuild(obj: object, hook: (state: unknown) => void): void {
 
 /** The `unknown pickle global` error every reader raises for names outside its whitelist. */
 export function unknownGlobal(module: string, name: string) {
-  return formatError(`unknown pickle global '${module}.${name}'`);
+  const why = module.startsWith('torch.nn.modules')
+    ? 'the file pickles a whole nn.Module (torch.save(model)); save model.state_dict() instead'
+    : 'it is none of the tensor, storage, dtype and container types that checkpoints hold, so it is refused (a checkpoint never runs code here)';
+  return formatError(`unknown pickle global '${module}.${name}': ${why}`);
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

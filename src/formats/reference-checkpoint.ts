@@ -6,9 +6,9 @@
  *    param_states: {…: {grad_ema, grad_sq_ema}}}}, lr, ema_rate, params_ema, rng, model_state}.
  * and the reverse (`toReferenceCheckpoint`) so Python's reference code can resume from our state.
  */
-import { readFileSync } from 'node:fs';
 import type { HostTensor } from '../host-tensor.js';
 import { formatError } from './errors.js';
+import { readBytesOrPath } from './input-file.js';
 import { flaxGet, readFlaxCheckpoint } from './flax.js';
 import { buildFlaxToTorchMap, flaxParamsToTorch, topLevelNames, torchToFlaxParams, type FlaxMapOptions, type LeafMapping } from './flax-torch-map.js';
 import { OrderedDict, PyFloat, dictEntries, dictGet, tuple } from './py-values.js';
@@ -123,8 +123,7 @@ export function interpretReferenceCheckpoint(value: unknown): ReferenceCheckpoin
 }
 
 export function readReferenceCheckpoint(bytesOrPath: Uint8Array | string): ReferenceCheckpoint {
-  const bytes = typeof bytesOrPath === 'string' ? readFileSync(bytesOrPath) : bytesOrPath;
-  return interpretReferenceCheckpoint(loadTorch(bytes));
+  return readBytesOrPath(bytesOrPath, (bytes) => interpretReferenceCheckpoint(loadTorch(bytes)));
 }
 
 /** torch 1.13 Adam param-group keys, in its order (lr … amsgrad are overwritten from the group). */
@@ -264,6 +263,5 @@ export function toFlaxState(s: FlaxStateInput, mapping: readonly LeafMapping[]):
 }
 
 export function readFlaxReferenceState(bytesOrPath: Uint8Array | string, torchKeys: Iterable<readonly [string, readonly number[]]>, options?: FlaxMapOptions): FlaxReferenceState {
-  const bytes = typeof bytesOrPath === 'string' ? readFileSync(bytesOrPath) : bytesOrPath;
-  return interpretFlaxState(readFlaxCheckpoint(bytes), torchKeys, options);
+  return readBytesOrPath(bytesOrPath, (bytes) => interpretFlaxState(readFlaxCheckpoint(bytes), torchKeys, options));
 }

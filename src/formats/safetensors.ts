@@ -4,9 +4,10 @@
  * to a multiple of 8, as the reference writer does), then the tensor bytes (offsets relative to the end of
  * the header). Everything is validated so a bad header cannot read outside the data section.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { DTYPE_BYTES, type DType, type HostTensor, hostBytes, hostDataFromBytes, numel } from '../host-tensor.js';
-import { formatError } from './errors.js';
+import { formatError, unsupportedError } from './errors.js';
+import { readFileWith } from './input-file.js';
 import { checkTensor } from './tensor-util.js';
 
 const TO_ST: Record<DType, string> = {
@@ -20,12 +21,14 @@ export interface Safetensors {
   metadata: Record<string, string>;
 }
 
-/** Plausibility check used by format detection: a sane header length followed by '{'. */
-export function isSafetensors(bytes: Uint8Array): boolean {
-  if (bytes.length < 10) return false;
+/** Why the bytes cannot be a safetensors file (a sane header length followed by '{'), or null when they can. */
+export function safetensorsMismatch(bytes: Uint8Array): string | null {
+  if (bytes.length < 10) return `${bytes.length} bytes are too few for a header`;
   const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  return n >= 2n && n <= BigInt(bytes.length - 8) && bytes[8] === 0x7b;
+  if (n < 2n || n > BigInt(bytes.length - 8)) return `its first 8 bytes, read as a header length, say ${n} bytes but ${bytes.length - 8} follow`;
+  return bytes[8] === 0x7b ? null : "no JSON '{' after the 8-byte header length";
 }
+
 
 export function readSafetensors(bytes: Uint8Array): Safetensors {
   if (bytes.length < 8) throw formatError('safetensors: truncated file');
@@ -48,7 +51,7 @@ export function readSafetensors(bytes: Uint8Array): Safetensors {
     }
     const { dtype, shape, data_offsets: off } = (info ?? {}) as { dtype?: string; shape?: unknown; data_offsets?: unknown };
     const dt = FROM_ST[dtype ?? ''];
-    if (!dt) throw formatError(`safetensors: tensor '${name}' has unsupported dtype '${String(dtype)}'`);
+    if (!dt) throw unsupportedError(`safetensors: tensor '${name}' has unsupported dtype '${String(dtype)}' (scoreflow reads ${Object.keys(FROM_ST).join(', ')})`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw formatError(`safetensors: tensor '${name}' has a bad shape`);
     if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw formatError(`safetensors: tensor '${name}' has bad data_offsets`);
@@ -91,7 +94,7 @@ export function writeSafetensors(tensors: Map<string, HostTensor> | Record<strin
 }
 
 export function readSafetensorsFile(path: string): Safetensors {
-  return readSafetensors(readFileSync(path));
+  return readFileWith(path, readSafetensors);
 }
 
 export function writeSafetensorsFile(path: string, tensors: Map<string, HostTensor> | Record<string, HostTensor>, metadata?: Record<string, string>): void {

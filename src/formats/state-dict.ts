@@ -5,9 +5,9 @@
  * plain-module names (no DataParallel 'module.' prefix).
  */
 import type { HostTensor } from '../host-tensor.js';
-import { formatError } from './errors.js';
+import { formatError, inFile } from './errors.js';
 import { interpretFlaxState, interpretReferenceCheckpoint, stripModulePrefix } from './reference-checkpoint.js';
-import { readCheckpoint } from './registry.js';
+import { readCheckpoint, type FileFormat } from './registry.js';
 import { dictGet } from './py-values.js';
 import { isHostTensor } from './tensor-util.js';
 
@@ -43,13 +43,22 @@ export function applyEmaShadow(model: Map<string, HostTensor>, shadow: readonly 
 }
 
 function tensorMap(v: unknown, what: string): Map<string, HostTensor> {
-  if (!(v instanceof Map)) throw formatError(`${what}: expected a dict of tensors`);
+  if (!(v instanceof Map)) throw formatError(`${what}: expected a dict of tensors (a state dict or a training checkpoint), found ${describeValue(v)}`);
   const out = new Map<string, HostTensor>();
   for (const [k, t] of v) {
-    if (typeof k !== 'string' || !isHostTensor(t)) throw formatError(`${what}: entry '${String(k)}' is not a tensor`);
+    if (typeof k !== 'string' || !isHostTensor(t)) {
+      throw formatError(`${what}: entry '${String(k)}' is ${describeValue(t)}, not a tensor; expected a dict of tensors (a state dict or a training checkpoint)`);
+    }
     out.set(k, t);
   }
   return stripModulePrefix(out);
+}
+
+function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return 'None';
+  if (Array.isArray(v)) return `a ${Object.isFrozen(v) ? 'tuple' : 'list'} of ${v.length}`;
+  if (v instanceof Map) return `a dict of ${v.size}`;
+  return typeof v === 'object' ? `a ${v.constructor?.name ?? 'object'}` : `a ${typeof v} (${String(v).slice(0, 40)})`;
 }
 
 /** Checks names and shapes against the model's key list (extra/missing keys and shape mismatches). */
@@ -66,8 +75,13 @@ export function checkStateDict(sd: Map<string, HostTensor>, torchKeys: readonly 
   if (extra.length) throw formatError(`state dict has unexpected keys: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}`);
 }
 
+/** The weights in a checkpoint file's bytes; errors name the file (`name`). */
 export function readStateDict(bytes: Uint8Array, name = '', options: StateDictOptions = {}): Map<string, HostTensor> {
   const { format, value } = readCheckpoint(bytes, name);
+  return inFile(name, () => interpret(format, value, options));
+}
+
+function interpret(format: FileFormat, value: unknown, options: StateDictOptions): Map<string, HostTensor> {
   let sd: Map<string, HostTensor>;
   if (format === 'flax-msgpack') {
     if (!options.torchKeys) throw formatError('flax checkpoints need the model key list (torchKeys) to map names');
@@ -76,7 +90,7 @@ export function readStateDict(bytes: Uint8Array, name = '', options: StateDictOp
     // Buffers (e.g. 'sigmas') do not exist in flax trees; callers recompute them.
     return sd;
   }
-  if (format === 'npy') throw formatError('a single .npy array is not a state dict');
+  if (format === 'npy') throw formatError('a single .npy array is not a state dict (expected named tensors: .npz, .safetensors, a torch checkpoint)');
   if (value instanceof Map && dictGet(value, 'model') instanceof Map && dictGet(value, 'ema') !== undefined) {
     const ck = interpretReferenceCheckpoint(value);
     sd = options.ema ? applyEmaShadow(ck.model, ck.ema.shadowParams, options.bufferKeys) : ck.model;

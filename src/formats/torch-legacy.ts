@@ -9,7 +9,7 @@ import { formatError, guardFormat } from './errors.js';
 import { byteSwap } from './numpy-dtype.js';
 import { loadPickle } from './pickle.js';
 import { tensorFromStorage } from './tensor-util.js';
-import { parseStoragePid, torchGlobals, type PendingTensor, type StorageRef } from './torch-pickle.js';
+import { parseStoragePid, rejectUnsupported, torchGlobals, type PendingTensor, type StorageRef } from './torch-pickle.js';
 import type { TorchLoadOptions } from './torch-load.js';
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
@@ -46,7 +46,7 @@ export function loadTorchLegacy(bytes: Uint8Array, options: TorchLoadOptions = {
       const dtype = type.dtype ?? 'uint8';
       let root = roots.get(key);
       if (!root) {
-        root = { key, dtype, numel };
+        root = { key, dtype, numel, unsupported: type.unsupported };
         roots.set(key, root);
       }
       if (view == null) return root;
@@ -60,7 +60,8 @@ export function loadTorchLegacy(bytes: Uint8Array, options: TorchLoadOptions = {
     const typedViews: { typed: StorageRef; of: StorageRef }[] = [];
     const globals = { ...torchGlobals(pending, typedViews), ...options.globals };
     r = loadPickle(bytes, { offset: r.end, globals, persistentLoad });
-    const result = r.value;
+    // Before the storages: the element size of an unsupported dtype is unknown, its bytes cannot be skipped.
+    const result = rejectUnsupported(r.value);
     r = loadPickle(bytes, { offset: r.end });
     const keys = r.value;
     if (!Array.isArray(keys)) throw formatError('torch legacy: storage key list missing');

@@ -3,15 +3,17 @@
  * `<root>/data/<key>` entry per storage) and the legacy format (< 1.6, or `_use_new_zipfile_serialization=
  * False`: five pickles back to back, then raw storages). Tensors become contiguous HostTensors; dicts are
  * Maps (see py-values.ts). Only whitelisted globals are honoured (see `torchGlobals`), so a checkpoint can
- * never run code; anything else fails with `unknown pickle global '…'` (ERR_FORMAT).
+ * never run code; anything else fails with `unknown pickle global '…'` (ERR_FORMAT). Tensors of torch dtypes
+ * a HostTensor cannot hold (complex, quantized, uint16, float8, …) fail as such, naming their key. Plain
+ * pickles of state dicts (`pickle.dump`, not torch.save) are read by `loadPlainPickle`.
  */
-import { readFileSync } from 'node:fs';
 import { DTYPE_BYTES, type HostTensor } from '../host-tensor.js';
 import { formatError, guardFormat } from './errors.js';
+import { readFileWith } from './input-file.js';
 import { byteSwap } from './numpy-dtype.js';
 import { loadPickle, type PickleGlobals } from './pickle.js';
 import { loadTorchLegacy } from './torch-legacy.js';
-import { parseStoragePid, torchGlobals, type StorageRef } from './torch-pickle.js';
+import { isStorageRef, parseStoragePid, rejectUnsupported, torchGlobals, type StorageRef } from './torch-pickle.js';
 import { looksLikeZip, readZip } from './zip.js';
 
 export { isTorchLegacy, loadTorchLegacy } from './torch-legacy.js';
@@ -36,7 +38,7 @@ export function loadTorch(bytes: Uint8Array, options: TorchLoadOptions = {}): un
 }
 
 export function loadTorchFile(path: string, options?: TorchLoadOptions): unknown {
-  return loadTorch(readFileSync(path), options);
+  return readFileWith(path, (bytes) => loadTorch(bytes, options));
 }
 
 export function loadTorchZip(bytes: Uint8Array, options: TorchLoadOptions = {}): unknown {
@@ -49,6 +51,7 @@ export function loadTorchZip(bytes: Uint8Array, options: TorchLoadOptions = {}):
   const storages = new Map<string, StorageRef>();
   const persistentLoad = (pid: unknown): StorageRef => {
     const { type, key, numel } = parseStoragePid(pid);
+    if (type.unsupported) return { key, dtype: 'uint8', numel, unsupported: type.unsupported };
     const cached = storages.get(key);
     if (cached) return cached;
     const name = `${prefix}data/${key}`;
@@ -63,7 +66,27 @@ export function loadTorchZip(bytes: Uint8Array, options: TorchLoadOptions = {}):
     return ref;
   };
   const globals = { ...torchGlobals(), ...options.globals };
-  return guardFormat('torch zip', () => loadPickle(zip.read(pkl), { globals, persistentLoad }).value);
+  return guardFormat('torch zip', () => rejectUnsupported(loadPickle(zip.read(pkl), { globals, persistentLoad }).value));
+}
+
+/**
+ * A plain pickle (`pickle.dump(state_dict)` rather than torch.save): numpy arrays, and torch tensors,
+ * whose storages pickle as `torch.storage._load_from_bytes(<torch.save of the storage>)`.
+ */
+export function loadPlainPickle(bytes: Uint8Array, options: TorchLoadOptions = {}): unknown {
+  const globals = { ...torchGlobals(), 'torch.storage._load_from_bytes': storageFromBytes, ...options.globals };
+  return guardFormat('pickle', () => {
+    const r = loadPickle(bytes, { globals });
+    if (r.end !== bytes.length) throw formatError(`pickle: ${bytes.length - r.end} bytes after the STOP opcode at offset ${r.end - 1}`);
+    return rejectUnsupported(r.value);
+  });
+}
+
+function storageFromBytes(b: unknown): StorageRef {
+  if (!(b instanceof Uint8Array)) throw formatError('torch.storage._load_from_bytes: the argument is not bytes');
+  const s = loadTorch(b);
+  if (!isStorageRef(s) || !(s.bytes || s.unsupported)) throw formatError('torch.storage._load_from_bytes: the bytes do not hold a torch storage');
+  return s;
 }
 
 /** Convenience: a state dict (any dict of tensors) as an ordered Map name → HostTensor. */

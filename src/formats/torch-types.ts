@@ -1,7 +1,8 @@
 /**
  * The torch objects that appear inside checkpoint pickles as plain globals: dtypes (`torch.float32`),
  * legacy typed storage classes (`torch.FloatStorage`, which name a storage's element type in persistent
- * ids) and devices. Shared by the reader (whitelist) and the writer (names to emit).
+ * ids) and devices. Shared by the reader (whitelist) and the writer (names to emit). The dtypes and storage
+ * classes torch has but a HostTensor cannot hold are known too, so that they are reported as unsupported.
  */
 import type { DType } from '../host-tensor.js';
 
@@ -10,9 +11,17 @@ export class TorchDType {
   constructor(readonly name: DType) {}
 }
 
-/** A storage class such as `torch.FloatStorage`; `dtype` null for untyped (byte) storages. */
+/** A torch dtype that exists but that a HostTensor cannot hold (`torch.complex64`): reported as such, not as an unknown global. */
+export class UnsupportedDType {
+  constructor(readonly name: string) {}
+}
+
+/**
+ * A storage class such as `torch.FloatStorage`; `dtype` null for untyped (byte) storages. `unsupported`
+ * names the element type of storage classes we know but do not read (`torch.ComplexFloatStorage`).
+ */
 export class TorchStorageType {
-  constructor(readonly className: string, readonly dtype: DType | null) {}
+  constructor(readonly className: string, readonly dtype: DType | null, readonly unsupported?: string) {}
 }
 
 export const STORAGE_CLASS: Record<DType, string> = {
@@ -28,6 +37,23 @@ export const DTYPE_NAMES: Record<string, DType> = {
   int8: 'int8', uint8: 'uint8', bool: 'bool',
 };
 
+/** torch attribute names of the dtypes a HostTensor cannot hold, aliases included. */
+const UNSUPPORTED_DTYPE_NAMES: Record<string, string> = {
+  complex32: 'complex32', chalf: 'complex32', complex64: 'complex64', cfloat: 'complex64', complex128: 'complex128', cdouble: 'complex128',
+  uint16: 'uint16', uint32: 'uint32', uint64: 'uint64', float8_e4m3fn: 'float8_e4m3fn', float8_e5m2: 'float8_e5m2',
+  float8_e4m3fnuz: 'float8_e4m3fnuz', float8_e5m2fnuz: 'float8_e5m2fnuz', qint8: 'qint8', quint8: 'quint8', qint32: 'qint32',
+  quint4x2: 'quint4x2', quint2x4: 'quint2x4',
+};
+
+/** The legacy storage classes of those dtypes. */
+const UNSUPPORTED_STORAGE_CLASS: Record<string, string> = {
+  ComplexFloatStorage: 'complex64', ComplexDoubleStorage: 'complex128', QInt8Storage: 'qint8', QUInt8Storage: 'quint8',
+  QInt32Storage: 'qint32', QUInt4x2Storage: 'quint4x2', QUInt2x4Storage: 'quint2x4',
+};
+
+/** Quantization schemes, the argument of quantized tensors' rebuild (which then reports the dtype). */
+const QSCHEMES = ['per_tensor_affine', 'per_channel_affine', 'per_channel_affine_float_qparams', 'per_tensor_symmetric', 'per_channel_symmetric'];
+
 /** Globals for dtypes and storage classes, keyed 'torch.X' (plus the 2.x `torch.storage.*` spellings). */
 export function torchTypeGlobals(): Record<string, unknown> {
   const g: Record<string, unknown> = {};
@@ -37,6 +63,13 @@ export function torchTypeGlobals(): Record<string, unknown> {
     g[`torch.${cls}`] = t;
     g[`torch.cuda.${cls}`] = t; // CUDA checkpoints: the bytes are identical, location only changes the device
   }
+  for (const [name, dtype] of Object.entries(UNSUPPORTED_DTYPE_NAMES)) g[`torch.${name}`] = new UnsupportedDType(dtype);
+  for (const [cls, dtype] of Object.entries(UNSUPPORTED_STORAGE_CLASS)) {
+    const t = new TorchStorageType(cls, null, dtype);
+    g[`torch.${cls}`] = t;
+    g[`torch.cuda.${cls}`] = t;
+  }
+  for (const q of QSCHEMES) g[`torch.${q}`] = `torch.${q}`;
   for (const name of ['UntypedStorage', 'storage.UntypedStorage', 'ByteStorage_untyped']) {
     g[`torch.${name}`] = new TorchStorageType('UntypedStorage', null);
   }

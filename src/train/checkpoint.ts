@@ -60,13 +60,18 @@ export function captureCheckpoint(s: TrainingState): ReferenceCheckpoint {
   }
 }
 
-export function saveCheckpoint(path: string, s: TrainingState, extras?: CheckpointExtras): void {
-  const value = toReferenceCheckpoint(captureCheckpoint(s));
+/** The bytes of a checkpoint (torch zip) of a captured state, with our extras under `scoreflow`. */
+export function serializeCheckpoint(ck: ReferenceCheckpoint, extras?: CheckpointExtras): Uint8Array {
+  const value = toReferenceCheckpoint(ck);
   if (extras) {
     const blobs = new Map<string, HostTensor>(Object.entries(extras.blobs).map(([k, b]) => [k, { dtype: 'uint8', shape: [b.length], data: b }]));
     value.set('scoreflow', new Map<string, unknown>([['json', JSON.stringify(extras.json)], ['blobs', blobs]]));
   }
-  writeFileAtomic(path, saveTorch(value));
+  return saveTorch(value);
+}
+
+export function saveCheckpoint(path: string, s: TrainingState, extras?: CheckpointExtras): void {
+  writeFileAtomic(path, serializeCheckpoint(captureCheckpoint(s), extras));
 }
 
 function readExtras(value: unknown): CheckpointExtras | undefined {
@@ -79,14 +84,17 @@ function readExtras(value: unknown): CheckpointExtras | undefined {
   return { json, blobs };
 }
 
-/**
- * Restores model, EMA, optimizer moments and step from `path` (ours or a score_sde_pytorch checkpoint);
- * returns our extras when present. Throws ERR_STATE_DICT naming what does not fit.
- */
-export function restoreCheckpoint(path: string, s: TrainingState): CheckpointExtras | undefined {
+export interface LoadedCheckpoint { checkpoint: ReferenceCheckpoint; extras: CheckpointExtras | undefined }
+
+/** Reads and parses `path` (ours or a score_sde_pytorch checkpoint) without touching any state. */
+export function readCheckpoint(path: string): LoadedCheckpoint {
   if (!existsSync(path)) throw new ScoreflowError('ERR_FORMAT', `checkpoint not found: ${path}`);
   const value = loadTorch(readFileSync(path));
-  const ck = interpretReferenceCheckpoint(value);
+  return { checkpoint: interpretReferenceCheckpoint(value), extras: readExtras(value) };
+}
+
+/** Loads model, EMA, optimizer moments and step into `s`. Throws ERR_STATE_DICT naming what does not fit. */
+export function applyCheckpoint(ck: ReferenceCheckpoint, s: TrainingState): void {
   s.model.loadStateDict(ck.model, { strict: true });
   const params = s.model.parameters();
   if (ck.ema.shadowParams.length !== params.length) {
@@ -103,5 +111,11 @@ export function restoreCheckpoint(path: string, s: TrainingState): CheckpointExt
     for (const t of [...shadow, ...expAvg, ...expAvgSq]) t.dispose();
   }
   s.step = ck.step;
-  return readExtras(value);
+}
+
+/** Restores `s` from `path` (readCheckpoint + applyCheckpoint); returns our extras when present. */
+export function restoreCheckpoint(path: string, s: TrainingState): CheckpointExtras | undefined {
+  const { checkpoint, extras } = readCheckpoint(path);
+  applyCheckpoint(checkpoint, s);
+  return extras;
 }

@@ -9,8 +9,9 @@ import type { OptimConfig, DeepReadonly } from '../config/index.js';
 import { full, type Tensor } from '../tensor.js';
 import { tidy } from '../scope.js';
 import { ScoreflowError } from '../errors.js';
+import { DivergenceError } from './divergence.js';
 
-export interface StepInfo { lr: number; gradNorm: Tensor }
+export interface StepInfo { lr: number; gradNorm: number }
 
 export class Optimizer {
   private readonly adam: NativeAdam;
@@ -28,21 +29,28 @@ export class Optimizer {
   }
 
   /**
-   * Clips and applies the accumulated gradients for update number `step` (0-based). Returns the
-   * pre-clipping gradient norm as a 0-d tensor (no host synchronisation) — the caller disposes it.
+   * Clips and applies the accumulated gradients for update number `step` (0-based); returns the
+   * pre-clipping gradient norm. A non-finite norm throws DivergenceError before anything is applied:
+   * Adam would spread it into every weight and moment.
    */
   step(step: number): StepInfo {
     const lr = this.learningRate(step);
     const gradNorm = addon().gradNorm(this.params) as Tensor;
-    if (this.config.grad_clip >= 0) {
-      tidy(() => {
-        const coef = full([], this.config.grad_clip, { dtype: gradNorm.dtype, device: gradNorm.device })
-          .div(gradNorm.add(1e-6)).clamp(null, 1);
-        addon().scaleGrads(this.params, coef);
-      });
+    try {
+      const norm = gradNorm.item();
+      if (!Number.isFinite(norm)) throw new DivergenceError(step, `the gradient norm is ${norm}`);
+      if (this.config.grad_clip >= 0) {
+        tidy(() => {
+          const coef = full([], this.config.grad_clip, { dtype: gradNorm.dtype, device: gradNorm.device })
+            .div(gradNorm.add(1e-6)).clamp(null, 1);
+          addon().scaleGrads(this.params, coef);
+        });
+      }
+      this.adam.step(lr);
+      return { lr, gradNorm: norm };
+    } finally {
+      gradNorm.dispose();
     }
-    this.adam.step(lr);
-    return { lr, gradNorm };
   }
 
   zeroGrad(): void { this.adam.zeroGrad(); }

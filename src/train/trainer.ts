@@ -1,15 +1,21 @@
 /**
  * The training loop (run_lib.train of the references): a score model trained with the configured
- * objective, EMA weights, periodic logging and evaluation, snapshot checkpoints in `checkpoints/` and a
- * pre-emption checkpoint in `checkpoints-meta/` from which re-running the same command resumes exactly.
+ * objective, EMA weights, periodic logging and evaluation, snapshot checkpoints in `checkpoints/` and
+ * resume points in `checkpoints-meta/` (see resume-points.ts) from which re-running the same command
+ * resumes exactly. A divergence stops the run before a non-finite state is saved or an update applied.
  */
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../config/index.js';
 import { ScoreModel } from '../model/score-model.js';
 import { Ema } from '../model/ema.js';
 import { Optimizer } from './optimizer.js';
-import { restoreCheckpoint, saveCheckpoint, type TrainingState, type CheckpointExtras } from './checkpoint.js';
+import { applyCheckpoint, captureCheckpoint, readCheckpoint, serializeCheckpoint, type TrainingState, type CheckpointExtras } from './checkpoint.js';
+import { ResumePoints } from './resume-points.js';
+import { checkResumeConfig, type ConfigChange } from './resume-config.js';
+import { assertFiniteState, DivergenceError } from './divergence.js';
+import { writeFileAtomic } from './atomic.js';
+import { makeDirs } from '../workdir/make-dirs.js';
 import { sdeFromConfig } from '../sde/index.js';
 import { getLossFn, type LossFn, type LossResult } from '../losses/index.js';
 import { trainingLoaders, type Batch, type DataLoader } from '../data/index.js';
@@ -38,13 +44,23 @@ export interface TrainOptions {
   stopAtStep?: number;
   /** Datasets to use instead of the configured ones (tests). */
   datasets?: { train: ImageDataset; test: ImageDataset };
-  /** Install SIGINT/SIGTERM handlers that checkpoint and stop cleanly (default true). */
-  handleSignals?: boolean;
+  /** Config fields that may differ from the resume point's beyond the freely changeable ones (--allow-change). */
+  allowChanges?: readonly string[];
 }
 
-export interface TrainResult { step: number; stoppedBy: 'done' | 'signal' | 'stopAtStep'; lastLoss: number }
+export interface TrainResult { step: number; stoppedBy: 'done' | 'stop' | 'stopAtStep'; lastLoss: number }
 
-export const META_CHECKPOINT = join('checkpoints-meta', 'checkpoint.pth');
+export interface ResumeInfo {
+  step: number;
+  path: string;
+  /** The newest resume point was missing (a save was cut short): this is the previous one. */
+  interrupted: boolean;
+  /** Accepted config changes against the resume point's config. */
+  changes: ConfigChange[];
+}
+
+/** The resume points' folder (score_sde_pytorch's name). */
+export const META_DIR = 'checkpoints-meta';
 
 /** Scaled batch on the device: data.centered maps [0,1] to [−1,1] (the references' scaler). */
 function deviceBatch(b: Batch, device: string, centered: boolean): Tensor {
@@ -69,6 +85,7 @@ export class Trainer {
   private readonly lossGen: Generator;
   private readonly evalGen: Generator;
   private readonly loaders: { train: DataLoader; eval: DataLoader };
+  readonly resumePoints: ResumePoints;
   private stopRequested = false;
   /** Where metrics go; settable after construction (e.g. once the resume step is known). */
   logger?: TrainLogger;
@@ -90,6 +107,7 @@ export class Trainer {
     this.evalGen = generator(config.seed + 1);
     this.loaders = trainingLoaders(config, { train: opts.datasets?.train, test: opts.datasets?.test });
     this.logger = opts.logger;
+    this.resumePoints = new ResumePoints(join(workdir, META_DIR));
   }
 
   private extras(): CheckpointExtras {
@@ -99,35 +117,74 @@ export class Trainer {
     };
   }
 
-  private metaPath(): string { return join(this.workdir, META_CHECKPOINT); }
-
-  /** Resumes from the pre-emption checkpoint when one exists; returns whether it did. */
-  resume(): boolean {
-    if (!existsSync(this.metaPath())) return false;
-    const extras = restoreCheckpoint(this.metaPath(), this.state);
-    if (extras) {
-      const data = extras.json.data as { train: { seed: number; batch: number }; eval: { seed: number; batch: number } };
-      this.loaders.train.setState(data.train);
-      this.loaders.eval.setState(data.eval);
-      this.lossGen.setState(extras.blobs.loss_rng!);
-      this.evalGen.setState(extras.blobs.eval_rng!);
+  /**
+   * Resumes from the newest resume point (or the previous one if a save was cut short) when there is
+   * one. Throws, naming the file and what to do, if it cannot be read, was trained with a config that
+   * differs in a refused field, or does not fit the model.
+   */
+  resume(): ResumeInfo | undefined {
+    const picked = this.resumePoints.pick();
+    if (!picked) return undefined;
+    const { path } = picked;
+    let loaded: ReturnType<typeof readCheckpoint>;
+    try { loaded = readCheckpoint(path); } catch (e) { throw this.resumePoints.cannotResume(path, e); }
+    const changes = checkResumeConfig(loaded.extras?.json.config ?? this.savedConfig(), this.config, this.opts.allowChanges ?? [], path);
+    try {
+      applyCheckpoint(loaded.checkpoint, this.state);
+      const extras = loaded.extras;
+      if (extras) {
+        const data = extras.json.data as { train: { seed: number; batch: number }; eval: { seed: number; batch: number } };
+        this.loaders.train.setState(data.train);
+        this.loaders.eval.setState(data.eval);
+        this.lossGen.setState(extras.blobs.loss_rng!);
+        this.evalGen.setState(extras.blobs.eval_rng!);
+      }
+    } catch (e) {
+      throw this.resumePoints.cannotResume(path, e);
     }
-    return true;
+    this.resumePoints.resumedFrom(path, this.state.step);
+    return { step: this.state.step, path, interrupted: picked.interrupted, changes };
   }
 
-  saveMeta(): void { saveCheckpoint(this.metaPath(), this.state, this.extras()); }
+  /** The workdir's config.json, for resume points without an embedded config (the references'). */
+  private savedConfig(): unknown {
+    const path = join(this.workdir, 'config.json');
+    if (!existsSync(path)) return this.config;
+    try { return JSON.parse(readFileSync(path, 'utf8')); } catch (e) { throw this.resumePoints.cannotResume(path, e); }
+  }
+
+  /** The checkpoint bytes of the current state; throws DivergenceError rather than encode non-finite weights. */
+  private encodeState(): Uint8Array {
+    const ck = captureCheckpoint(this.state);
+    assertFiniteState(ck);
+    return serializeCheckpoint(ck, this.extras());
+  }
+
+  saveMeta(): void {
+    if (this.resumePoints.holds(this.state.step)) return;
+    this.resumePoints.save(this.encodeState(), this.state.step);
+  }
 
   private saveSnapshot(): void {
     const { snapshot_freq, snapshot_sampling } = this.config.training;
     const id = Math.floor(this.state.step / snapshot_freq);
-    saveCheckpoint(join(this.workdir, 'checkpoints', `checkpoint_${id}.pth`), this.state, this.extras());
+    writeFileAtomic(join(this.workdir, 'checkpoints', `checkpoint_${id}.pth`), this.encodeState());
     if (snapshot_sampling) {
       const image = this.logger?.image?.bind(this.logger);
       snapshotSamples(this.state.model, this.state.ema, this.config, this.state.step, this.workdir, { image });
     }
   }
 
-  /** Requests a clean stop after the current step (a pre-emption checkpoint is written). */
+  /** The user-facing error for a divergence, after setting aside the resume point holding its state. */
+  private diverged(e: DivergenceError): ScoreflowError {
+    const where = this.resumePoints.setAside(e.step);
+    const lr = this.config.optim.lr;
+    return new ScoreflowError('ERR_NUMERIC', `training diverged: ${e.what} at step ${e.step}. ${where} Lower optim.lr (now ${lr}), ` +
+      'set optim.grad_clip or lengthen optim.warmup, or check the data; a resume point trained with other optim.* values ' +
+      'needs them named in --allow-change (e.g. --config.optim.lr=<lower> --allow-change optim.lr).', { cause: e });
+  }
+
+  /** Requests a clean stop after the current step (a resume point is written). */
   requestStop(): void { this.stopRequested = true; }
 
   private async trainStep(batch: Batch): Promise<Record<string, number>> {
@@ -137,16 +194,12 @@ export class Trainer {
     const r = tidy(() => this.lossFn(model, deviceBatch(batch, this.device, c.data.centered), { generator: this.lossGen }));
     try {
       const s = scalarsOf(r, 'training_loss', c.training.score_matching_order);
-      if (!Number.isFinite(s.training_loss!)) {
-        throw new ScoreflowError('ERR_NUMERIC', `training loss is ${s.training_loss} at step ${this.state.step}: stopping ` +
-          'without writing a checkpoint (the last good one is kept). Lower optim.lr or check the data.');
-      }
+      if (!Number.isFinite(s.training_loss!)) throw new DivergenceError(this.state.step, `the training loss is ${s.training_loss}`);
       // The backward pass runs on libuv's pool, so the data loader prepares the next batch meanwhile.
       await backwardAsync(r.loss);
       const info = optimizer.step(this.state.step);
       s.lr = info.lr;
-      s.grad_norm = info.gradNorm.item();
-      info.gradNorm.dispose();
+      s.grad_norm = info.gradNorm;
       optimizer.zeroGrad();
       ema.update(model.parameters());
       this.state.step += 1;
@@ -177,14 +230,9 @@ export class Trainer {
 
   async run(): Promise<TrainResult> {
     const c = this.config.training;
-    mkdirSync(join(this.workdir, 'checkpoints'), { recursive: true });
-    writeFileSync(join(this.workdir, 'config.json'), JSON.stringify(this.config, null, 2));
+    makeDirs(join(this.workdir, 'checkpoints'));
+    writeFileAtomic(join(this.workdir, 'config.json'), new TextEncoder().encode(JSON.stringify(this.config, null, 2)));
     const logger = this.logger;
-    const onSignal = () => this.requestStop();
-    if (this.opts.handleSignals ?? true) {
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-    }
     let last: Record<string, number> = {};
     let stoppedBy: TrainResult['stoppedBy'] = 'done';
     let t0 = performance.now();
@@ -192,6 +240,8 @@ export class Trainer {
     const stream = this.loaders.train[Symbol.asyncIterator]();
     try {
       while (this.state.step < c.n_iters) {
+        if (this.stopRequested) { stoppedBy = 'stop'; break; }
+        if (this.opts.stopAtStep !== undefined && this.state.step >= this.opts.stopAtStep) { stoppedBy = 'stopAtStep'; break; }
         const { value: batch, done } = await stream.next();
         if (done) throw new ScoreflowError('ERR_DATA', 'the training data stream ended unexpectedly');
         last = await this.trainStep(batch);
@@ -207,14 +257,12 @@ export class Trainer {
         if (step % c.eval_freq === 0) logger?.log(step, await this.evalStep());
         if (step % c.snapshot_freq_for_preemption === 0) this.saveMeta();
         if (step % c.snapshot_freq === 0 || step === c.n_iters) this.saveSnapshot();
-        if (this.stopRequested) { stoppedBy = 'signal'; break; }
-        if (this.opts.stopAtStep !== undefined && step >= this.opts.stopAtStep) { stoppedBy = 'stopAtStep'; break; }
       }
       this.saveMeta();
+    } catch (e) {
+      throw e instanceof DivergenceError ? this.diverged(e) : e;
     } finally {
       await stream.return?.();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
       logger?.close?.();
     }
     return { step: this.state.step, stoppedBy, lastLoss: last.training_loss ?? NaN };

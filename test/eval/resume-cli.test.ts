@@ -11,7 +11,7 @@ import { writeUntrainedCheckpoint } from './helpers.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const OVERRIDES = ['model.nf=8', 'model.init_scale=1.0', 'eval.batch_size=2', 'eval.num_repeats=1', 'eval.begin_ckpt=1', 'eval.end_ckpt=1',
-  'eval.enable_loss=false', 'eval.rtol=1e-4', 'eval.atol=1e-4', 'device=cpu'];
+  'eval.enable_loss=false', 'eval.rtol=1e-2', 'eval.atol=1e-2', 'device=cpu'];
 const ROUNDS = 4;
 
 function startEval(workdir: string): ChildProcess {

@@ -1,0 +1,58 @@
+// Command-line values are checked when the arguments are parsed: the message names the flag the user
+// typed, what it takes and what it got (`--max_batches: expected a positive integer, received -1`), and
+// `--mode` lists the modes it maps, with a did-you-mean for near misses.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli.js';
+
+const workdir = mkdtempSync(join(tmpdir(), 'sf-cli-'));
+const base = ['--config', 'fmnist_small', '--workdir', workdir];
+const rejects = (argv: string[], message: string | RegExp, code = 'ERR_ARG') =>
+  expect(main(argv)).rejects.toMatchObject({ name: 'ScoreflowError', code, message });
+
+describe('numeric options', () => {
+  it('eval --max_batches and the bound options', async () => {
+    await rejects(['eval', ...base, '--max_batches=-1'], '--max_batches: expected a positive integer, received -1');
+    await rejects(['eval', ...base, '--max_batches', '0'], '--max_batches: expected a positive integer, received 0');
+    await rejects(['eval', ...base, '--max_batches', 'abc'], "--max_batches: expected a positive integer, received 'abc'");
+    await rejects(['eval', ...base, '--max_batches', '2.5'], '--max_batches: expected a positive integer, received 2.5');
+    await rejects(['eval', ...base, '--max_batches'], '--max_batches: expected a positive integer, received no value (write --max_batches=N)');
+    await rejects(['eval', ...base, '--max_batches=2', '--max_batches=3'], '--max_batches: expected a positive integer once, received it 2 times (2, 3)');
+    await rejects(['eval', ...base, '--bound_samples=0'], '--bound_samples: expected a positive integer, received 0');
+    await rejects(['eval', ...base, '--bound_chunk=-2'], '--bound_chunk: expected a positive integer, received -2');
+  });
+
+  it('sample --ckpt, --num_samples, --batch_size', async () => {
+    await rejects(['sample', ...base, '--ckpt', '-1'], '--ckpt: expected a non-negative integer, received -1');
+    await rejects(['sample', ...base, '--num_samples=0'], '--num_samples: expected a positive integer, received 0');
+    await rejects(['sample', ...base, '--batch_size=1e-1'], '--batch_size: expected a positive integer, received 0.1');
+  });
+
+  it('stats --batch-size, --max-images', async () => {
+    const stats = ['stats', '--config', 'fmnist_small', '--out', join(workdir, 's.npz')];
+    await rejects([...stats, '--batch-size=-3'], '--batch-size: expected a positive integer, received -3');
+    await rejects([...stats, '--max-images', '1'], '--max-images: expected an integer >= 2, received 1');
+  });
+
+  it('valid values reach the command (which then wants the checkpoint)', async () => {
+    const missing = new RegExp(`^checkpoint not found: ${join(workdir, 'checkpoints', 'checkpoint_1.pth')} \\(no such file\\); expected a snapshot of \`scoreflow train\``);
+    await rejects(['eval', ...base, '--max_batches', '2', '--config.eval.begin_ckpt=1', '--config.eval.end_ckpt=1'], missing, 'ERR_IO');
+    await rejects(['--mode', 'eval', ...base, '--max_batches=2', '--config.eval.begin_ckpt=1', '--config.eval.end_ckpt=1'], missing, 'ERR_IO');
+  });
+});
+
+describe('--mode', () => {
+  it('lists the modes it maps', async () => {
+    await rejects(['--mode', 'bogus', ...base], "--mode: expected one of train|eval|sample, received 'bogus'");
+    await rejects([...base, '--mode=stats'], "--mode: expected one of train|eval|sample, received 'stats'");
+    await rejects([...base, '--mode'], '--mode: expected one of train|eval|sample, received no value (write --mode train)');
+  });
+
+  it('suggests the closest mode for a near miss', async () => {
+    await rejects(['--mode', 'evl', ...base], "--mode: expected one of train|eval|sample, received 'evl'; did you mean 'eval'?");
+    await rejects(['--mode=Sampel', ...base], "--mode: expected one of train|eval|sample, received 'Sampel'; did you mean 'sample'?");
+    await rejects(['--mode', 'trian', ...base], "--mode: expected one of train|eval|sample, received 'trian'; did you mean 'train'?");
+  });
+});
