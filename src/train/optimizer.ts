@@ -9,9 +9,9 @@ import type { OptimConfig, DeepReadonly } from '../config/index.js';
 import { full, type Tensor } from '../tensor.js';
 import { tidy } from '../scope.js';
 import { ScoreflowError } from '../errors.js';
-import { DivergenceError } from './divergence.js';
 
-export interface StepInfo { lr: number; gradNorm: number }
+/** `gradNorm` stays on the parameters' device (reading it is a host sync); the caller disposes it. */
+export interface StepInfo { lr: number; gradNorm: Tensor }
 
 export class Optimizer {
   private readonly adam: NativeAdam;
@@ -30,15 +30,13 @@ export class Optimizer {
 
   /**
    * Clips and applies the accumulated gradients for update number `step` (0-based); returns the
-   * pre-clipping gradient norm. A non-finite norm throws DivergenceError before anything is applied:
-   * Adam would spread it into every weight and moment.
+   * pre-clipping gradient norm. Nothing here reads a device value: a non-finite norm is caught by the
+   * trainer's StepHealth before the state it produces can be saved.
    */
   step(step: number): StepInfo {
     const lr = this.learningRate(step);
     const gradNorm = addon().gradNorm(this.params) as Tensor;
     try {
-      const norm = gradNorm.item();
-      if (!Number.isFinite(norm)) throw new DivergenceError(step, `the gradient norm is ${norm}`);
       if (this.config.grad_clip >= 0) {
         tidy(() => {
           const coef = full([], this.config.grad_clip, { dtype: gradNorm.dtype, device: gradNorm.device })
@@ -47,10 +45,11 @@ export class Optimizer {
         });
       }
       this.adam.step(lr);
-      return { lr, gradNorm: norm };
-    } finally {
+    } catch (e) {
       gradNorm.dispose();
+      throw e;
     }
+    return { lr, gradNorm };
   }
 
   zeroGrad(): void { this.adam.zeroGrad(); }

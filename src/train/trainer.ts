@@ -14,11 +14,12 @@ import { applyCheckpoint, captureCheckpoint, readCheckpoint, serializeCheckpoint
 import { ResumePoints } from './resume-points.js';
 import { checkResumeConfig, type ConfigChange } from './resume-config.js';
 import { assertFiniteState, DivergenceError } from './divergence.js';
+import { StepHealth } from './step-health.js';
 import { writeFileAtomic } from './atomic.js';
 import { makeDirs } from '../workdir/make-dirs.js';
 import { sdeFromConfig } from '../sde/index.js';
 import { getLossFn, type LossFn, type LossResult } from '../losses/index.js';
-import { trainingLoaders, type Batch, type DataLoader } from '../data/index.js';
+import { trainingLoaders, type Batch, type DataLoader, type LoaderState } from '../data/index.js';
 import { fromHost, type Tensor } from '../tensor.js';
 import { generator, type Generator } from '../random.js';
 import { backwardAsync, noGrad } from '../autograd.js';
@@ -70,6 +71,17 @@ function deviceBatch(b: Batch, device: string, centered: boolean): Tensor {
   });
 }
 
+/** A training step's scalars, still on the device, and its learning rate. */
+interface StepScalars { tensors: Record<string, Tensor>; lr: number }
+
+/** Reads a step's scalars to the host (a sync). */
+function readScalars(s: StepScalars): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, t] of Object.entries(s.tensors)) out[k] = t.item();
+  out.lr = s.lr;
+  return out;
+}
+
 /** The loss and, for high-order DSM, each term (the references log training_loss{,1,2,3}). */
 function scalarsOf(r: LossResult, prefix: string, order: number): Record<string, number> {
   const out: Record<string, number> = { [prefix]: r.loss.item() };
@@ -86,6 +98,13 @@ export class Trainer {
   private readonly evalGen: Generator;
   private readonly loaders: { train: DataLoader; eval: DataLoader };
   readonly resumePoints: ResumePoints;
+  /** Loss and gradient norm checked on the device, read at sync points only (no per-step host sync). */
+  private readonly health = new StepHealth();
+  /**
+   * The training stream's position after the last batch a step consumed: the next batch is fetched
+   * (and uploaded) while a step runs, so the loader itself is one batch ahead of what a resume needs.
+   */
+  private trainStreamState: LoaderState | undefined;
   private stopRequested = false;
   /** Where metrics go; settable after construction (e.g. once the resume step is known). */
   logger?: TrainLogger;
@@ -112,7 +131,7 @@ export class Trainer {
 
   private extras(): CheckpointExtras {
     return {
-      json: { data: { train: this.loaders.train.getState(), eval: this.loaders.eval.getState() }, config: this.config },
+      json: { data: { train: this.trainStreamState ?? this.loaders.train.getState(), eval: this.loaders.eval.getState() }, config: this.config },
       blobs: { loss_rng: this.lossGen.getState(), eval_rng: this.evalGen.getState() },
     };
   }
@@ -155,6 +174,7 @@ export class Trainer {
 
   /** The checkpoint bytes of the current state; throws DivergenceError rather than encode non-finite weights. */
   private encodeState(): Uint8Array {
+    this.health.check();
     const ck = captureCheckpoint(this.state);
     assertFiniteState(ck);
     return serializeCheckpoint(ck, this.extras());
@@ -187,23 +207,33 @@ export class Trainer {
   /** Requests a clean stop after the current step (a resume point is written). */
   requestStop(): void { this.stopRequested = true; }
 
-  private async trainStep(batch: Batch): Promise<Record<string, number>> {
+  /**
+   * One update on a batch already on the device (disposed here). Returns the step's scalars as device
+   * tensors (read them at log time: reading is a host sync) and the learning rate.
+   */
+  private async trainStep(x: Tensor): Promise<StepScalars> {
     const { model, optimizer, ema } = this.state;
     const c = this.config;
     if (c.model.dropout > 0) model.setDropoutSeed(c.seed * 1_000_003 + this.state.step); // resumable dropout
-    const r = tidy(() => this.lossFn(model, deviceBatch(batch, this.device, c.data.centered), { generator: this.lossGen }));
+    let r: LossResult;
     try {
-      const s = scalarsOf(r, 'training_loss', c.training.score_matching_order);
-      if (!Number.isFinite(s.training_loss!)) throw new DivergenceError(this.state.step, `the training loss is ${s.training_loss}`);
-      // The backward pass runs on libuv's pool, so the data loader prepares the next batch meanwhile.
+      r = tidy(() => this.lossFn(model, x, { generator: this.lossGen }));
+    } finally {
+      x.dispose();
+    }
+    try {
+      // The backward pass runs on libuv's pool, so the next batch is fetched and uploaded meanwhile.
       await backwardAsync(r.loss);
-      const info = optimizer.step(this.state.step);
-      s.lr = info.lr;
-      s.grad_norm = info.gradNorm;
+      const { lr, gradNorm } = optimizer.step(this.state.step);
+      this.health.note(this.state.step, r.loss, gradNorm);
       optimizer.zeroGrad();
       ema.update(model.parameters());
       this.state.step += 1;
-      return s;
+      const tensors: Record<string, Tensor> = { training_loss: r.loss.detach(), grad_norm: gradNorm };
+      if (c.training.score_matching_order > 1) {
+        for (const [k, v] of Object.entries(r.terms)) tensors[`training_loss${k.slice(4)}`] = (v as Tensor).detach();
+      }
+      return { tensors, lr };
     } finally {
       dispose(r);
     }
@@ -233,42 +263,63 @@ export class Trainer {
     makeDirs(join(this.workdir, 'checkpoints'));
     writeFileAtomic(join(this.workdir, 'config.json'), new TextEncoder().encode(JSON.stringify(this.config, null, 2)));
     const logger = this.logger;
-    let last: Record<string, number> = {};
+    let last: StepScalars | undefined;
+    let lastLoss = NaN;
     let stoppedBy: TrainResult['stoppedBy'] = 'done';
     let t0 = performance.now();
     let s0 = this.state.step;
     const stream = this.loaders.train[Symbol.asyncIterator]();
+    const fetch = async () => {
+      const { value: batch, done } = await stream.next();
+      if (done) throw new ScoreflowError('ERR_DATA', 'the training data stream ended unexpectedly');
+      return { x: deviceBatch(batch, this.device, this.config.data.centered), state: this.loaders.train.getState() };
+    };
+    const wanted = () => this.state.step < c.n_iters && !this.stopRequested &&
+      (this.opts.stopAtStep === undefined || this.state.step < this.opts.stopAtStep);
+    let upcoming = wanted() ? fetch() : undefined;
     try {
-      while (this.state.step < c.n_iters) {
-        if (this.stopRequested) { stoppedBy = 'stop'; break; }
-        if (this.opts.stopAtStep !== undefined && this.state.step >= this.opts.stopAtStep) { stoppedBy = 'stopAtStep'; break; }
-        const { value: batch, done } = await stream.next();
-        if (done) throw new ScoreflowError('ERR_DATA', 'the training data stream ended unexpectedly');
-        last = await this.trainStep(batch);
+      while (upcoming) {
+        const current = await upcoming;
+        this.trainStreamState = current.state;
+        // Fetched now, awaited after the step: the next batch is read and uploaded while this one trains.
+        upcoming = this.state.step + 1 < c.n_iters ? fetch() : undefined;
+        upcoming?.catch(() => {}); // a failed prefetch surfaces when awaited, not as an unhandled rejection
+        dispose(last?.tensors);
+        last = await this.trainStep(current.x);
         const step = this.state.step;
         logger?.tick?.(step, c.n_iters);
         if (step % c.log_freq === 0) {
           const secs = (performance.now() - t0) / 1000;
           const rate = (step - s0) / Math.max(secs, 1e-9);
-          logger?.log(step, { ...last, steps_per_sec: rate, images_per_sec: rate * c.batch_size });
+          this.health.check();
+          const scalars = readScalars(last);
+          lastLoss = scalars.training_loss!;
+          logger?.log(step, { ...scalars, steps_per_sec: rate, images_per_sec: rate * c.batch_size });
           t0 = performance.now();
           s0 = step;
         }
         if (step % c.eval_freq === 0) logger?.log(step, await this.evalStep());
         if (step % c.snapshot_freq_for_preemption === 0) this.saveMeta();
         if (step % c.snapshot_freq === 0 || step === c.n_iters) this.saveSnapshot();
+        if (!wanted()) break;
       }
+      if (this.stopRequested) stoppedBy = 'stop';
+      else if (this.state.step < c.n_iters) stoppedBy = 'stopAtStep';
+      if (last) lastLoss = readScalars(last).training_loss!;
       this.saveMeta();
     } catch (e) {
       throw e instanceof DivergenceError ? this.diverged(e) : e;
     } finally {
+      dispose(last?.tensors);
+      if (upcoming) await upcoming.then(({ x }) => x.dispose(), () => {});
       await stream.return?.();
       logger?.close?.();
     }
-    return { step: this.state.step, stoppedBy, lastLoss: last.training_loss ?? NaN };
+    return { step: this.state.step, stoppedBy, lastLoss };
   }
 
   dispose(): void {
+    this.health.dispose();
     this.state.ema.dispose();
     this.state.optimizer.dispose();
     this.state.model.dispose();

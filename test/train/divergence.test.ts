@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readReferenceCheckpoint } from '../../src/formats/reference-checkpoint.js';
 import { tinyTrainer, train } from './tiny-trainer.js';
-import { Optimizer } from '../../src/train/optimizer.js';
+import { StepHealth } from '../../src/train/step-health.js';
 import { assertFiniteState } from '../../src/train/divergence.js';
 import { tensor } from '../../src/tensor.js';
 import { tidy } from '../../src/scope.js';
@@ -47,16 +47,20 @@ describe('divergence', () => {
 });
 
 describe('divergence checks', () => {
-  it('a non-finite gradient norm stops before the update: weights and Adam state untouched', () => {
-    const p = tensor(new Float32Array([1, 2])).requiresGrad_();
-    const opt = new Optimizer([p], { optimizer: 'Adam', lr: 0.1, beta1: 0.9, eps: 1e-8, warmup: 0, grad_clip: 1, weight_decay: 0 });
-    tidy(() => p.mul(tensor(new Float32Array([Number.NaN, 1]))).sum().backward());
-    expect(() => opt.step(7)).toThrow(expect.objectContaining({ code: 'ERR_NUMERIC', step: 7, message: 'the gradient norm is NaN at step 7' }));
-    expect(Array.from(p.toArray() as Float32Array)).toEqual([1, 2]);
-    const st = opt.state();
-    expect(st.step).toEqual([0]);
-    for (const t of [...st.expAvg, ...st.expAvgSq]) t.dispose();
-    opt.dispose();
+  it('StepHealth remembers the first non-finite loss or gradient norm on the device and reports it at check()', () => {
+    const h = new StepHealth();
+    const note = (step: number, loss: number, grad: number) => tidy(() => h.note(step, tensor(new Float32Array([loss])).reshape([]), tensor(new Float32Array([grad])).reshape([])));
+    note(0, 0.5, 1.2);
+    note(1, 0.4, 0.9);
+    expect(() => h.check()).not.toThrow();
+    note(2, 0.3, Number.POSITIVE_INFINITY);
+    note(3, Number.NaN, Number.NaN); // later bad steps do not replace the first
+    expect(() => h.check()).toThrow(expect.objectContaining({ code: 'ERR_NUMERIC', step: 2, message: 'the gradient norm is Infinity at step 2' }));
+    h.dispose();
+    const h2 = new StepHealth();
+    tidy(() => h2.note(5, tensor(new Float32Array([Number.NaN])).reshape([]), tensor(new Float32Array([Number.NaN])).reshape([])));
+    expect(() => h2.check()).toThrow(expect.objectContaining({ step: 5, message: 'the training loss is NaN at step 5' }));
+    h2.dispose();
   });
 
   it('a state with non-finite weights, EMA weights or moments is refused, naming what', () => {
