@@ -41,7 +41,9 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
   for (const c of COMMANDS) {
     cli = cli.command(c.command, c.describe, c.builder, async (args) => {
       const run = await c.load();
-      await run(args as Record<string, unknown>, overrides);
+      // --device is config.device for every command: models, EMA, optimiser state and batches live there.
+      const device = typeof args.device === 'string' ? [`device=${args.device}`] : [];
+      await run(args as Record<string, unknown>, [...overrides, ...device]);
     });
   }
   await cli.parseAsync();

@@ -15,6 +15,9 @@ const configOption = (y: Argv) => y
   .option('config', { type: 'string', demandOption: true, describe: 'config name (e.g. fmnist_small, score_flow/vp/cifar10_ddpmpp_continuous) or JSON file' });
 const workdirOption = { type: 'string', describe: 'run folder (checkpoints, logs, samples)' } as const;
 const configOptions = (y: Argv) => configOption(y).option('workdir', { ...workdirOption, demandOption: true });
+/** `--device X`: the same as `--config.device=X` (checked by the config's pattern), for every command with a config. */
+export const deviceOption = (y: Argv) => y
+  .option('device', { type: 'string', describe: "'cpu', 'cuda', 'cuda:N' or 'auto' (default: config.device, 'auto' = the first GPU if any)" });
 
 /** The references' `--mode` values (each maps onto the command of that name). */
 export const MODES = ['train', 'eval', 'sample'] as const;
@@ -24,7 +27,7 @@ export const COMMANDS: CommandSpec[] = [
     command: 'train',
     describe: 'train a score model (resumes from <workdir>/checkpoints-meta when present)',
     // train checks --workdir itself, so that a missing or empty one is an ERR_ARG (empty would mean the current folder).
-    builder: (y) => integerOptions(configOption(y).option('workdir', workdirOption), {
+    builder: (y) => integerOptions(deviceOption(configOption(y).option('workdir', workdirOption)), {
       steps: { min: 1, describe: 'stop after this many total steps (default: training.n_iters)' },
     })
       .option('allow-change', { type: 'string', array: true, describe: 'config fields that may differ from the resume point\'s (e.g. optim.lr); comma-separated or repeated' }),
@@ -33,7 +36,7 @@ export const COMMANDS: CommandSpec[] = [
   {
     command: 'sample',
     describe: 'draw samples from the EMA weights of a checkpoint (config.sampling) into <out>/ckpt_<c>/samples_<r>.npz + .png; resumable',
-    builder: (y) => integerOptions(configOptions(y), {
+    builder: (y) => integerOptions(deviceOption(configOptions(y)), {
       ckpt: { min: 0, describe: 'checkpoint number: <workdir>/checkpoints/checkpoint_<N>.pth (default eval.ckpt_id)' },
       num_samples: { min: 1, describe: 'samples to draw, in full batches (default eval.num_samples)' },
       batch_size: { min: 1, describe: 'samples per round (default eval.batch_size)' },
@@ -76,7 +79,7 @@ export const COMMANDS: CommandSpec[] = [
   {
     command: 'eval',
     describe: 'evaluate snapshot checkpoints eval.begin_ckpt..end_ckpt: eval loss, bits/dim (probability-flow ODE, or the bound with eval.bound); resumable',
-    builder: (y) => integerOptions(configOptions(y), {
+    builder: (y) => integerOptions(deviceOption(configOptions(y)), {
       max_batches: { min: 1, describe: 'only the first N batches of each pass (quick estimates)' },
       bound_samples: { min: 1, default: 1000, describe: 'time samples per example for eval.bound' },
       bound_chunk: { min: 1, default: 1, describe: 'bound time samples per network call (memory vs speed)' },

@@ -56,3 +56,12 @@ describe('--mode', () => {
     await rejects(['--mode', 'trian', ...base], "--mode: expected one of train|eval|sample, received 'trian'; did you mean 'train'?");
   });
 });
+
+describe('--device', () => {
+  it('is config.device for train, eval and sample: checked by the config pattern', async () => {
+    for (const cmd of ['train', 'eval', 'sample']) {
+      await expect(main([cmd, ...base, '--device', 'gpu0'])).rejects
+        .toMatchObject({ code: 'ERR_CONFIG', message: expect.stringMatching(/^config\.device: expected 'auto', 'cpu', 'cuda' or 'cuda:N'.*gpu0/s) });
+    }
+  });
+});
