@@ -1,6 +1,8 @@
 {
   # Fallback build with node-gyp (cmake-js is primary): `npm run build:native:gyp`, output in build/.
   # Uses the system libtorch (Debian libtorch-dev) unless LIBTORCH_DIR points at another one.
+  # CPU-only by design (SF_WITH_CUDA=0, no libtorch_cuda): the CUDA variant is built by CMakeLists.txt only
+  # (SCOREFLOW_CUDA=1, see docs/gpu.md).
   "variables": {
     "torch_dir%": "<!(node -p \"process.env.LIBTORCH_DIR || '/usr'\")",
     "torch_include%": "<!(node -p \"process.env.LIBTORCH_DIR ? process.env.LIBTORCH_DIR + '/include' : '/usr/include'\")",

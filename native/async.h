@@ -3,6 +3,7 @@
 // produced tensors. Execute never touches JS values.
 #pragma once
 #include "common.h"
+#include "autocast.h"
 
 namespace sf {
 
@@ -12,7 +13,8 @@ class TensorJob : public Napi::AsyncWorker {
   // `single`: resolve with one tensor (or undefined) instead of an array.
   TensorJob(Napi::Env env, Work work, bool single)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)),
-        single_(single), grad_enabled_(at::GradMode::is_enabled()), num_threads_(at::get_num_threads()) {}
+        single_(single), grad_enabled_(at::GradMode::is_enabled()), num_threads_(at::get_num_threads()),
+        autocast_(AutocastState::Capture()) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
@@ -27,14 +29,17 @@ class TensorJob : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     try {
-      // Grad mode and the OpenMP thread count are per thread: re-establish the caller's, so results are
-      // bit-identical to the synchronous call (a different thread count changes reduction order).
+      // Grad mode, autocast and the OpenMP thread count are per thread: re-establish the caller's, so
+      // results are bit-identical to the synchronous call (a different thread count changes reduction
+      // order).
       thread_local int applied_threads = -1;
       if (applied_threads != num_threads_) {
         at::set_num_threads(num_threads_);
         applied_threads = num_threads_;
       }
       at::AutoGradMode grad_mode(grad_enabled_);
+      std::optional<AutocastRestore> autocast;
+      if (autocast_.any()) autocast.emplace(autocast_);
       result_ = work_();
     } catch (...) {
       error_ = std::current_exception();
@@ -62,6 +67,7 @@ class TensorJob : public Napi::AsyncWorker {
   bool single_;
   bool grad_enabled_;
   int num_threads_;
+  AutocastState autocast_;
   std::vector<at::Tensor> result_;
   std::exception_ptr error_;
 };

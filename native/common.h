@@ -69,5 +69,7 @@ void InitAsync(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
 void InitModules(Napi::Env env, Napi::Object exports);
 void InitCpuAllocator(Napi::Env env, Napi::Object exports);
+void InitAutocast(Napi::Env env, Napi::Object exports);  // autocast.cc: precision, autocast scopes, TF32
+void InitProfile(Napi::Env env, Napi::Object exports);  // profile.cc: FLOP counter, CUDA memory stats
 
 }  // namespace sf

@@ -6,8 +6,14 @@
 //                                     seed: the reference initialisation drawn from a fresh generator
 //                                     seeded with it (= torch.manual_seed(seed) + the PyTorch
 //                                     constructor); without it, libtorch's default CPU generator.
-//   forward(x, labels) -> Tensor      grad flows when grad mode is on and x / parameters require grad
-//   forwardAsync(x, labels) -> Promise<Tensor>   on libuv's pool, caller's grad mode re-established
+//   forward(x, labels, opts?) -> Tensor   grad flows when grad mode is on and x / parameters require grad
+//                                     opts: { precision?: 'fp32' | 'bf16', channelsLast?: boolean }
+//                                     bf16: autocast (bfloat16) for x's device around the network only;
+//                                     weights stay float32 and the output is returned in x's dtype.
+//                                     channelsLast: x enters NHWC-strided (convolutions then run
+//                                     channels-last), the output is returned NCHW-contiguous.
+//   forwardAsync(x, labels, opts?) -> Promise<Tensor>   on libuv's pool, caller's grad mode and
+//                                     autocast re-established, the same options
 //   train(on), isTraining()
 //   namedParameters() -> [name, Tensor][]  (reference order; handles share storage with the parameters)
 //   namedBuffers() -> [name, Tensor][]     (`sigmas`, float64)
@@ -20,6 +26,7 @@
 #include "pch.h"
 #include "common.h"
 #include "async.h"
+#include "autocast.h"
 #include "module_handle.h"
 #include "ncsnpp.h"
 
@@ -128,6 +135,34 @@ c10::optional<uint64_t> ReadSeed(const Napi::Value& v, const char* name) {
   return static_cast<uint64_t>(s);
 }
 
+// Per-call forward options (autocast.h for the precision).
+struct ForwardOptions {
+  Precision precision = Precision::kFp32;
+  bool channels_last = false;
+};
+
+ForwardOptions ReadForwardOptions(const Napi::Value& v) {
+  ForwardOptions o;
+  if (v.IsUndefined() || v.IsNull()) return o;
+  if (!v.IsObject() || v.IsArray()) ThrowArg("opts: expected { precision?, channelsLast? }");
+  Napi::Object obj = v.As<Napi::Object>();
+  o.precision = GetPrecision(obj.Get("precision"), "opts.precision");
+  Napi::Value cl = obj.Get("channelsLast");
+  if (!cl.IsUndefined() && !cl.IsNull()) o.channels_last = GetBool(cl, "opts.channelsLast");
+  return o;
+}
+
+// The network under the options: autocast only around NCSNpp::forward (which returns x's dtype).
+at::Tensor RunForward(NCSNpp& net, const at::Tensor& x, const at::Tensor& labels, const ForwardOptions& o) {
+  const at::Tensor xin = o.channels_last && x.dim() == 4 ? x.contiguous(at::MemoryFormat::ChannelsLast) : x;
+  at::Tensor out;
+  {
+    AutocastScope autocast(o.precision, x.device());
+    out = net.forward(xin, labels);
+  }
+  return o.channels_last ? out.contiguous() : out;
+}
+
 class NcsnppModule : public ModuleHandle<NcsnppModule, NCSNpp> {
  public:
   static constexpr const char* kName = "NcsnppModule";
@@ -157,7 +192,9 @@ class NcsnppModule : public ModuleHandle<NcsnppModule, NCSNpp> {
       NCSNpp& net = Net();
       const at::Tensor& x = UnwrapTensor(info[0], "x");
       const at::Tensor& labels = UnwrapTensor(info[1], "labels");
-      return WrapTensor(info.Env(), net.forward(x, labels));
+      ForwardOptions o = ReadForwardOptions(info[2]);
+      CheckPrecision(o.precision, x.device());
+      return WrapTensor(info.Env(), RunForward(net, x, labels, o));
     });
   }
 
@@ -167,9 +204,11 @@ class NcsnppModule : public ModuleHandle<NcsnppModule, NCSNpp> {
       std::shared_ptr<NCSNpp> net = net_;  // keeps the module alive even if JS disposes it meanwhile
       at::Tensor x = UnwrapTensor(info[0], "x");
       at::Tensor labels = UnwrapTensor(info[1], "labels");
+      ForwardOptions o = ReadForwardOptions(info[2]);
+      CheckPrecision(o.precision, x.device());  // refused here, on the JS thread, with the reason
       return TensorJob::Run(
           info.Env(),
-          [net, x, labels]() { return std::vector<at::Tensor>{net->forward(x, labels)}; },
+          [net, x, labels, o]() { return std::vector<at::Tensor>{RunForward(*net, x, labels, o)}; },
           /*single=*/true);
     });
   }

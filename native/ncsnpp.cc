@@ -206,6 +206,10 @@ struct GroupNormL : Layer {
     bias = register_parameter("bias", at::zeros({c}, at::kFloat));
   }
   at::Tensor Call(const at::Tensor& x, const at::Tensor&) override {
+    // Under autocast x arrives reduced-precision: normalise in the weights' dtype (float32 statistics, as
+    // CUDA autocast does for group_norm; libtorch 1.13's CPU group_norm also refuses mixed dtypes).
+    if (x.scalar_type() != weight.scalar_type() && (x.scalar_type() == at::kBFloat16 || x.scalar_type() == at::kHalf))
+      return at::group_norm(x.to(weight.scalar_type()), groups, weight, bias, 1e-6, true);
     return at::group_norm(x, groups, weight, bias, 1e-6, true);
   }
 };
@@ -808,6 +812,9 @@ at::Tensor NCSNpp::forward(const at::Tensor& x_in, const at::Tensor& labels_in) 
     h = mod().Call(h, {});
   }
   if (m != mods_.size()) throw std::logic_error("ncsnpp: module walk mismatch");
+  // Under autocast the last layer's output is reduced precision: the network returns x's dtype, so the
+  // loss and the ODE downstream see float32 (a no-op without autocast).
+  if (h.scalar_type() != dtype) h = h.to(dtype);
 
   if (c.scale_by_sigma) {
     // positional: σ comes from the float64 `sigmas` buffer (the reference's output is then float64;

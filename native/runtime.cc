@@ -194,6 +194,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitOptim(env, exports);
   InitModules(env, exports);
   InitCpuAllocator(env, exports);
+  InitAutocast(env, exports);
+  InitProfile(env, exports);
   return exports;
 }
 

@@ -6,7 +6,11 @@ export { generator, randn, rand, randint, rademacher, randnLike, type Generator,
 export { cuda, numThreads, setNumThreads, buildInfo, defaultDevice, resolveDevice } from './device.js';
 export { ScoreflowError, type ErrorCode } from './errors.js';
 export type { DType, HostTensor } from './host-tensor.js';
-export { ScoreModel } from './model/score-model.js';
+export { ScoreModel, type ScoreModelOptions, type ForwardOptions } from './model/score-model.js';
+export {
+  PRECISIONS, checkPrecision, supportsPrecision, withAutocast, withPrecision, autocastState, applyTf32, tf32State,
+  executionPolicy, resolveChannelsLast, type Precision, type Stage, type ExecutionPolicy,
+} from './precision.js';
 export { Ema } from './model/ema.js';
 export { loadConfig, configFromObject } from './config/index.js';
 export { Trainer } from './train/trainer.js';

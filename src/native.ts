@@ -95,12 +95,19 @@ export declare class NativeModuleHandle {
   isDisposed(): boolean;
 }
 
+/** Precision of a network forward (native/autocast.cc): float32, or bfloat16 autocast with float32 weights. */
+export type NativePrecision = 'fp32' | 'bf16';
+/** Per-call options of the NCSN++ forward (native/module.cc). */
+export interface NativeForwardOptions { precision?: NativePrecision; channelsLast?: boolean }
+export interface AutocastDeviceState { enabled: boolean; dtype: DType }
+export interface Tf32State { cublas: boolean; cudnn: boolean }
+
 /** The module handle of the NCSN++/DDPM++ network (native/module.cc). */
 export declare class NativeNcsnpp extends NativeModuleHandle {
   /** `config`: model fields at the top level or under `model` / `data` (a whole Config works). */
   constructor(config: object, seed?: number);
-  forward(x: NativeTensor, labels: NativeTensor): NativeTensor;
-  forwardAsync(x: NativeTensor, labels: NativeTensor): Promise<NativeTensor>;
+  forward(x: NativeTensor, labels: NativeTensor, opts?: NativeForwardOptions): NativeTensor;
+  forwardAsync(x: NativeTensor, labels: NativeTensor, opts?: NativeForwardOptions): Promise<NativeTensor>;
   train(on: boolean): void;
   isTraining(): boolean;
   setDropoutSeed(seed: number | null): void;
@@ -169,7 +176,22 @@ export interface Addon {
   useMallocCpuAllocator(): boolean;
   heapInfo(): { glibc: string | null; cpuAllocator: 'malloc' | 'libtorch' };
   timeAddLoop(a: NativeTensor, b: NativeTensor, iters: number): number;
+  /** Throws ERR_DEVICE (with the reason) when `precision` cannot run on `device` (native/autocast.cc). */
+  checkPrecision(precision: NativePrecision, device: Device): void;
+  /** Opens an autocast scope on the JS thread (async jobs started inside inherit it); returns the depth. */
+  autocastEnter(device: Device, precision: NativePrecision): number;
+  autocastExit(): number;
+  autocastState(): { cpu: AutocastDeviceState; cuda: AutocastDeviceState; depth: number };
+  /** TF32 for cuBLAS matmuls and cuDNN convolutions (process-wide); returns the previous switches. */
+  setAllowTf32(on: boolean): Tf32State;
+  tf32State(): Tf32State;
+  /** FLOPs (2 x MACs) of the convolutions and matrix products fn() runs on this thread (native/profile.cc). */
+  countFlops<T>(fn: () => T): { total: number; byOp: Record<string, number>; result: T };
+  /** The CUDA caching allocator's byte counts; ERR_DEVICE on a CPU-only build or without a GPU. */
+  cudaMemoryStats(device?: number | Device): CudaMemoryStats;
+  cudaResetPeak(device?: number | Device): void;
 }
+export interface CudaMemoryStats { allocated: number; reserved: number; peakAllocated: number; peakReserved: number }
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Where the two build systems put the addon (cmake-js is primary, node-gyp the fallback). */

@@ -165,7 +165,7 @@ export async function sampleCheckpoint(o: SampleRunOptions): Promise<SampleRunRe
   }
 
   const device = resolveDevice(config.device);
-  const model = new ScoreModel(config, { seed: config.seed, device });
+  const model = new ScoreModel(config, { seed: config.seed, device, stage: 'eval' }); // eval.precision, allow_tf32
   try {
     result.source = loadEmaWeights(model, file);
     mkdirSync(dir, { recursive: true });

@@ -85,8 +85,11 @@ export function parseOverrideValue(dotted: string, spec: FieldSpec, raw: string,
       if (n === undefined) return fail(JSON.stringify(raw));
       return n;
     }
-    case 'enum':
-      return stripQuotes(text);
+    case 'enum': {
+      const v = stripQuotes(text);
+      if (spec.orBool && /^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
+      return v;
+    }
     case 'string': {
       if (spec.nullable && (text === 'null' || text === 'None' || text === '')) return null;
       return stripQuotes(raw);

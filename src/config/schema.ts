@@ -8,7 +8,7 @@ export type FieldSpec =
   | { kind: 'bool' }
   | { kind: 'int'; min?: number; max?: number; oneOf?: readonly number[] }
   | { kind: 'number'; min?: number; max?: number; minExclusive?: boolean; maxExclusive?: boolean }
-  | { kind: 'enum'; values: readonly string[] }
+  | { kind: 'enum'; values: readonly string[]; orBool?: boolean }
   | { kind: 'string'; nullable?: boolean; pattern?: RegExp; patternDoc?: string }
   | { kind: 'intList'; min?: number; minLength?: number }
   | { kind: 'numberList'; minLength?: number };
@@ -27,6 +27,8 @@ const prob01: FieldSpec = { kind: 'number', min: 0, max: 1 };
 const time01: FieldSpec = { kind: 'number', min: 0, max: 1, minExclusive: true, maxExclusive: true };
 const posNum: FieldSpec = { kind: 'number', min: 0, minExclusive: true };
 const nonNegNum: FieldSpec = { kind: 'number', min: 0 };
+/** src/precision.ts PRECISIONS */
+const precision: FieldSpec = { kind: 'enum', values: ['fp32', 'bf16'] };
 
 export const SCHEMA: ConfigSchema = {
   training: {
@@ -45,6 +47,8 @@ export const SCHEMA: ConfigSchema = {
     smallest_time: time01,
     score_matching_order: { kind: 'int', oneOf: [1, 2, 3] },
     n_jitted_steps: posInt,
+    precision: precision,
+    allow_tf32: bool,
   },
   sampling: {
     method: { kind: 'enum', values: ['pc', 'ode'] },
@@ -74,6 +78,8 @@ export const SCHEMA: ConfigSchema = {
     rtol: posNum,
     atol: posNum,
     hutchinson: { kind: 'enum', values: ['rademacher', 'gaussian', 'exact'] },
+    precision: precision,
+    allow_tf32: bool,
   },
   data: {
     dataset: { kind: 'enum', values: ['FashionMNIST', 'CIFAR10', 'ImageNet', 'ImageFolder'] },
@@ -116,6 +122,7 @@ export const SCHEMA: ConfigSchema = {
     beta_min: nonNegNum,
     beta_max: posNum,
     ema_rate: prob01,
+    channels_last: { kind: 'enum', values: ['auto'], orBool: true },
   },
   optim: {
     optimizer: { kind: 'enum', values: ['Adam'] },
@@ -161,7 +168,7 @@ export function expectedText(spec: FieldSpec): string {
       return `an integer${rangeText(spec.min, spec.max, false, false)}`;
     }
     case 'number': return `a finite number${rangeText(spec.min, spec.max, spec.minExclusive, spec.maxExclusive)}`;
-    case 'enum': return `one of ${spec.values.map((v) => `'${v}'`).join(', ')}`;
+    case 'enum': return `one of ${[...spec.values.map((v) => `'${v}'`), ...(spec.orBool ? ['true', 'false'] : [])].join(', ')}`;
     case 'string':
       return (spec.patternDoc ?? 'a string') + (spec.nullable ? ' or null' : '');
     case 'intList':
@@ -182,7 +189,9 @@ function rangeText(min?: number, max?: number, minEx?: boolean, maxEx?: boolean)
 /**
  * Built-in defaults (`"extends": "defaults"`): score_flow's CIFAR-10 defaults completed with the DDPM++
  * (cifar10_ddpmpp_continuous, VP) model, SDE and sampler, i.e. a fully specified DDPM++ VP run.
- * Fields that exist in no reference (rtol/atol, hutchinson, root, device) carry the references' hard-coded values.
+ * Fields that exist in no reference (rtol/atol, hutchinson, root, device) carry the references' hard-coded values;
+ * the execution fields (precision, allow_tf32, channels_last) default to what the references run: float32
+ * networks, TF32 where the GPU has it (PyTorch's cuDNN default), NCHW on the CPU.
  */
 export const DEFAULT_CONFIG: Config = {
   training: {
@@ -201,6 +210,8 @@ export const DEFAULT_CONFIG: Config = {
     smallest_time: 1e-5,
     score_matching_order: 1,
     n_jitted_steps: 1,
+    precision: 'fp32',
+    allow_tf32: true,
   },
   sampling: {
     method: 'ode',
@@ -230,6 +241,8 @@ export const DEFAULT_CONFIG: Config = {
     rtol: 1e-5,
     atol: 1e-5,
     hutchinson: 'rademacher',
+    precision: 'fp32',
+    allow_tf32: true,
   },
   data: {
     dataset: 'CIFAR10',
@@ -272,6 +285,7 @@ export const DEFAULT_CONFIG: Config = {
     beta_min: 0.1,
     beta_max: 20,
     ema_rate: 0.9999,
+    channels_last: 'auto',
   },
   optim: {
     optimizer: 'Adam',

@@ -17,6 +17,10 @@ export type ProgressiveInputType = 'none' | 'input_skip' | 'residual';
 export type ProgressiveCombine = 'sum' | 'cat';
 export type EmbeddingType = 'fourier' | 'positional';
 export type Nonlinearity = 'swish' | 'elu' | 'relu' | 'lrelu';
+/** Precision of the network forward: float32, or bfloat16 autocast (float32 weights, optimiser, EMA, loss). */
+export type PrecisionName = 'fp32' | 'bf16';
+/** Channels-last (NHWC) convolutions: 'auto' = where it measurably helps (CUDA), or forced on/off. */
+export type ChannelsLastSetting = 'auto' | boolean;
 
 export interface TrainingConfig {
   batch_size: number;
@@ -37,6 +41,10 @@ export interface TrainingConfig {
   score_matching_order: number;
   /** JAX references scan this many steps per jitted call; kept for parity (frequencies must be multiples). */
   n_jitted_steps: number;
+  /** Precision of the network forward in training ('bf16': autocast around the network only). */
+  precision: PrecisionName;
+  /** TF32 for cuBLAS matmuls and cuDNN convolutions while training on CUDA (no effect on the CPU). */
+  allow_tf32: boolean;
 }
 
 export interface SamplingConfig {
@@ -71,6 +79,10 @@ export interface EvalConfig {
   atol: number;
   /** Divergence estimator for the ODE likelihood ('exact' computes the full trace, D backward passes). */
   hutchinson: HutchinsonType;
+  /** Precision of the network forward in evaluation and sampling (the ODE state keeps its own dtype). */
+  precision: PrecisionName;
+  /** TF32 for cuBLAS matmuls and cuDNN convolutions in evaluation on CUDA (no effect on the CPU). */
+  allow_tf32: boolean;
 }
 
 export interface DataConfig {
@@ -121,6 +133,8 @@ export interface ModelConfig {
   beta_min: number;
   beta_max: number;
   ema_rate: number;
+  /** Channels-last memory format for the network's convolutions (an execution choice; weights unchanged). */
+  channels_last: ChannelsLastSetting;
 }
 
 export interface OptimConfig {

@@ -75,6 +75,7 @@ export function checkField(path: string, spec: FieldSpec, v: unknown): { ok: tru
       return { ok: true, value: v };
     }
     case 'enum':
+      if (spec.orBool && typeof v === 'boolean') return { ok: true, value: v };
       return typeof v === 'string' && spec.values.includes(v) ? { ok: true, value: v } : bad();
     case 'string': {
       if (v === null && spec.nullable) return { ok: true, value: null };

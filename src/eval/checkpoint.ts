@@ -1,7 +1,7 @@
 /**
  * The score model of a snapshot checkpoint for evaluation: `checkpoints/checkpoint_<c>.pth` (ours or
  * score_sde_pytorch's layout) restored, the EMA weights copied into the network (as the references'
- * `ema.copy_to`), eval mode.
+ * `ema.copy_to`), eval mode, running at eval.precision (and eval.allow_tf32 on CUDA).
  */
 import { existsSync } from 'node:fs';
 import type { ResolvedConfig } from '../config/index.js';
@@ -15,7 +15,7 @@ export interface EvalModel { model: ScoreModel; step: number }
 
 export function loadEvalModel(config: ResolvedConfig, path: string, device: string): EvalModel {
   if (!existsSync(path)) throw new ScoreflowError('ERR_FORMAT', `checkpoint not found: ${path}`);
-  const model = new ScoreModel(config, { seed: config.seed, device });
+  const model = new ScoreModel(config, { seed: config.seed, device, stage: 'eval' }); // eval.precision, eval.allow_tf32
   const params = model.parameters();
   const ema = new Ema(params, config.model.ema_rate, 'torch');
   const optimizer = new Optimizer(params, config.optim);

@@ -20,6 +20,7 @@ import type { ScoreFn, Sde } from '../sde/types.js';
 import { odeLikelihood, likelihoodBound } from '../likelihood/index.js';
 import { Progress, type ProgressStream } from '../train/progress.js';
 import { meanCi, type MeanCi } from './stats.js';
+import { withPrecision, type Precision } from '../precision.js';
 import { readRoundFile, roundFileName, summaryFileName, writeJsonAtomic, writeRoundFile, type LikelihoodKind } from './files.js';
 
 export interface LikelihoodEvalOptions {
@@ -35,6 +36,12 @@ export interface LikelihoodEvalOptions {
   boundSamples?: number;
   /** Time samples per score call of the bound (default 1). */
   boundChunk?: number;
+  /**
+   * Precision hook: run `scoreFn` under this autocast (src/precision.ts withPrecision) — for score functions
+   * that do not carry their own precision. A ScoreModel built with stage 'eval' (loadEvalModel) already
+   * runs its network at eval.precision; the ODE state keeps its dtype (float64) either way.
+   */
+  precision?: Precision;
   progressStream?: ProgressStream;
   /** Minimum ms between progress lines off a TTY (default 10000). */
   progressIntervalMs?: number;
@@ -68,8 +75,9 @@ export interface LikelihoodEvalResult {
 export const roundSeed = (seed: number, ckpt: number, round: number, kind: LikelihoodKind): number =>
   deriveSeed(seed + 1, ckpt, round, kind === 'bpd' ? 0x627064 : 0x626e64);
 
-export function evaluateLikelihood(config: ResolvedConfig, sde: Sde, scoreFn: ScoreFn, o: LikelihoodEvalOptions): LikelihoodEvalResult {
+export function evaluateLikelihood(config: ResolvedConfig, sde: Sde, modelScoreFn: ScoreFn, o: LikelihoodEvalOptions): LikelihoodEvalResult {
   const e = config.eval;
+  const scoreFn = o.precision ? withPrecision(modelScoreFn, o.precision, o.device) : modelScoreFn;
   const split = e.bpd_dataset;
   const repeats = split === 'train' ? 1 : e.num_repeats;
   const eps = config.training.smallest_time;

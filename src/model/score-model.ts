@@ -8,32 +8,90 @@ import type { HostTensor } from '../host-tensor.js';
 import { ScoreflowError } from '../errors.js';
 import { fromHost, type Tensor } from '../tensor.js';
 import { noGrad } from '../autograd.js';
+import { applyTf32, checkPrecision, executionPolicy, forwardOptions, resolveChannelsLast, type Precision, type Stage } from '../precision.js';
 
 export interface LoadReport { missing: string[]; unexpected: string[]; mismatched: { key: string; expected: number[]; received: number[] }[] }
 
 type AnyTensor = Tensor | HostTensor;
 const isDevice = (t: AnyTensor): t is Tensor => typeof (t as Tensor).dispose === 'function';
 
+export interface ScoreModelOptions {
+  seed?: number;
+  device?: Device;
+  /**
+   * Run as `config[stage]` says: its precision ('fp32' | 'bf16') and allow_tf32 (applied process-wide when
+   * the device is CUDA), and model.channels_last. Without a stage: fp32, channels-last 'auto', TF32 untouched.
+   */
+  stage?: Stage;
+  /** Overrides the stage's precision. */
+  precision?: Precision;
+}
+
+/** Per-call options of a forward (defaults: the model's). */
+export interface ForwardOptions { precision?: Precision; channelsLast?: boolean }
+
 export class ScoreModel {
   private readonly net: NativeNcsnpp;
   private params?: [string, Tensor][];
+  private precision_: Precision = 'fp32';
+  private channelsLast_: boolean | 'auto' = 'auto';
+  private device_: Device;
 
   /** Builds the network with the reference initialisation, seeded by `seed` for reproducibility. */
-  constructor(readonly config: DeepReadonly<Config>, opts: { seed?: number; device?: Device } = {}) {
+  constructor(readonly config: DeepReadonly<Config>, opts: ScoreModelOptions = {}) {
+    const device = opts.device ?? 'cpu';
+    const policy = opts.stage ? executionPolicy(config, opts.stage, device) : undefined;
+    if (opts.precision) checkPrecision(opts.precision, device);
     this.net = new (addon().NcsnppModule)(config, opts.seed ?? config.seed);
-    if (opts.device && opts.device !== 'cpu') this.net.to(opts.device);
+    if (device !== 'cpu') this.net.to(device);
+    this.device_ = this.net.device();
+    if (policy) {
+      this.precision_ = policy.precision;
+      this.channelsLast_ = config.model.channels_last ?? 'auto';
+      applyTf32(policy.allowTf32, this.device_);
+    }
+    if (opts.precision) this.precision_ = opts.precision;
   }
 
-  forward(x: Tensor, labels: Tensor): Tensor { return this.net.forward(x, labels) as Tensor; }
+  /**
+   * The network: x [B, C, H, W], labels [B]. Runs at the model's precision (bf16: autocast around the
+   * network only; the output is float32 like x) unless `opts` says otherwise.
+   */
+  forward(x: Tensor, labels: Tensor, opts?: ForwardOptions): Tensor {
+    return this.net.forward(x, labels, this.nativeOptions(opts)) as Tensor;
+  }
   /** The forward pass on libuv's thread pool (the JS thread stays free for data loading and logging). */
-  forwardAsync(x: Tensor, labels: Tensor): Promise<Tensor> { return this.net.forwardAsync(x, labels) as Promise<Tensor>; }
+  forwardAsync(x: Tensor, labels: Tensor, opts?: ForwardOptions): Promise<Tensor> {
+    return this.net.forwardAsync(x, labels, this.nativeOptions(opts)) as Promise<Tensor>;
+  }
+
+  /** The precision of forward passes ('fp32' | 'bf16'). */
+  get precision(): Precision { return this.precision_; }
+  /** Sets the precision of later forward passes; ERR_DEVICE when the model's device cannot run it. */
+  setPrecision(p: Precision): this {
+    checkPrecision(p, this.device_);
+    this.precision_ = p;
+    return this;
+  }
+  /** Whether forward passes at the model's precision run channels-last on the current device. */
+  get channelsLast(): boolean { return resolveChannelsLast(this.channelsLast_, this.device_, this.precision_); }
+  /** true / false, or 'auto' (CUDA, and bf16 on the CPU: src/precision.ts resolveChannelsLast). */
+  setChannelsLast(setting: boolean | 'auto'): this { this.channelsLast_ = setting; return this; }
+
+  private nativeOptions(opts?: ForwardOptions) {
+    const precision = opts?.precision ?? this.precision_;
+    return forwardOptions(precision, opts?.channelsLast ?? resolveChannelsLast(this.channelsLast_, this.device_, precision));
+  }
 
   train(on = true): this { this.net.train(on); return this; }
   eval(): this { return this.train(false); }
   get training(): boolean { return this.net.isTraining(); }
   get device(): Device { return this.net.device(); }
+  /** Moves the network; ERR_DEVICE (and no move) when the new device cannot run the model's precision. */
   to(device: Device): this {
+    checkPrecision(this.precision_, device);
     this.net.to(device);
+    this.device_ = this.net.device();
     this.params = undefined;
     return this;
   }

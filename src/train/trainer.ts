@@ -111,7 +111,7 @@ export class Trainer {
 
   constructor(readonly config: ResolvedConfig, readonly workdir: string, private readonly opts: TrainOptions = {}) {
     this.device = resolveDevice(config.device);
-    const model = new ScoreModel(config, { seed: config.seed, device: this.device });
+    const model = new ScoreModel(config, { seed: config.seed, device: this.device, stage: 'training' }); // training.precision, allow_tf32
     const params = model.parameters();
     this.state = {
       step: 0,
