@@ -9,7 +9,7 @@ const phases = (read('phases.tsv') ?? '').split('\n').filter(Boolean).map((line)
   return { name, seconds: Number(seconds), status, detail };
 });
 const tests = {};
-for (const name of ['cuda', 'cpu']) {
+for (const name of ['cuda', 'cuda-dry', 'cpu']) {
   const j = read(`vitest-${name}.json`);
   if (!j) continue;
   const r = JSON.parse(j);
