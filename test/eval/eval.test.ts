@@ -24,7 +24,7 @@ function fakeDataset(n: number, seed: number): ChunkedImageDataset {
 
 const TINY = [
   'model.nf=8', 'data.image_size=8', 'eval.batch_size=2', 'eval.num_repeats=2', 'eval.begin_ckpt=1', 'eval.end_ckpt=1',
-  'eval.rtol=1e-3', 'eval.atol=1e-3', 'device=cpu', 'model.init_scale=1.0',
+  'eval.rtol=1e-2', 'eval.atol=1e-2', 'device=cpu', 'model.init_scale=1.0',
 ];
 
 describe('scoreflow eval (tiny model, fake 1×8×8 data)', () => {
