@@ -129,4 +129,12 @@ void ExportFn(Napi::Env env, Napi::Object exports, const char* name,
   }, name));
 }
 
+at::Tensor ToDeviceNonBlocking(const at::Tensor& t, c10::Device device) {
+  if (t.device() == device) return t;
+  if (device.is_cuda() && t.is_cpu()) {
+    return (t.is_pinned() ? t : t.pin_memory()).to(at::TensorOptions().device(device), /*non_blocking=*/true);
+  }
+  return t.to(device);
+}
+
 }  // namespace sf

@@ -45,6 +45,10 @@ std::string DeviceName(const c10::Device& d);
 void ExportFn(Napi::Env env, Napi::Object exports, const char* name,
               std::function<Napi::Value(const Napi::CallbackInfo&)> fn);
 
+// `t` on `device`; a CPU tensor bound for a GPU goes through pinned memory without blocking, so the host
+// does not wait for the GPU's queue (the caching host allocator keeps the staging block until the copy ends).
+at::Tensor ToDeviceNonBlocking(const at::Tensor& t, c10::Device device);
+
 // Tensor handles (defined in tensor.cc).
 Napi::Value WrapTensor(Napi::Env env, at::Tensor t);
 at::Tensor& UnwrapTensor(const Napi::Value& v, const char* name);

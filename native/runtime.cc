@@ -104,7 +104,7 @@ static Napi::Value Random(const Napi::CallbackInfo& info, Dist dist) {
       t = at::randint(0, 2, shape, gen, opts.dtype(at::kLong)).mul_(2).sub_(1).to(dtype);
       break;
   }
-  return WrapTensor(info.Env(), t.to(device));
+  return WrapTensor(info.Env(), ToDeviceNonBlocking(t, device));
 }
 
 static Napi::Value Randint(const Napi::CallbackInfo& info) {
@@ -115,7 +115,7 @@ static Napi::Value Randint(const Napi::CallbackInfo& info) {
   auto gen = OptGenerator(info[4]);
   c10::Device draw_dev = gen ? gen->device() : device;
   at::Tensor t = at::randint(low, high, shape, gen, at::TensorOptions().dtype(at::kLong).device(draw_dev));
-  return WrapTensor(info.Env(), t.to(device));
+  return WrapTensor(info.Env(), ToDeviceNonBlocking(t, device));
 }
 
 static Napi::Value CudaIsAvailable(const Napi::CallbackInfo& info) {

@@ -519,18 +519,14 @@ static Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
   auto ta = info[0].As<Napi::TypedArray>();
   auto shape = GetIntList(info[1], "shape");
   Creation c = Opts(info[2], info[3]);
-  // Bound for a GPU: stage in pinned memory and copy without blocking, so the host goes on (e.g. to the
-  // next batch) while the copy is queued behind the running step. The caching host allocator keeps the
-  // pinned block alive until the copy has completed.
-  const bool to_cuda = c.device.is_cuda();
-  at::Tensor cpu = at::empty(shape, at::TensorOptions().dtype(c.dtype).pinned_memory(to_cuda));
+  // Bound for a GPU: staged in pinned memory, so the upload does not block the host (ToDeviceNonBlocking).
+  at::Tensor cpu = at::empty(shape, at::TensorOptions().dtype(c.dtype).pinned_memory(c.device.is_cuda()));
   size_t want = static_cast<size_t>(cpu.numel()) * cpu.element_size();
   if (want != ta.ByteLength())
     ThrowArg("data: expected " + std::to_string(want) + " bytes for shape and dtype " + DTypeName(c.dtype) +
              ", received " + std::to_string(ta.ByteLength()));
   if (want) std::memcpy(cpu.data_ptr(), static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset(), want);
-  if (c.device.is_cpu()) return WrapTensor(info.Env(), cpu);
-  return WrapTensor(info.Env(), cpu.to(at::TensorOptions().device(c.device), /*non_blocking=*/to_cuda));
+  return WrapTensor(info.Env(), ToDeviceNonBlocking(cpu, c.device));
 }
 
 static Napi::Value Full(const Napi::CallbackInfo& info) {

@@ -13,8 +13,6 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadConfig } from '../src/config/index.js';
 import { ScoreModel } from '../src/model/score-model.js';
-import { Ema } from '../src/model/ema.js';
-import { Optimizer } from '../src/train/optimizer.js';
 import { sdeFromConfig } from '../src/sde/index.js';
 import { getLossFn } from '../src/losses/index.js';
 import { generator, rand, randn } from '../src/random.js';
@@ -22,6 +20,7 @@ import { noGrad } from '../src/autograd.js';
 import { tidy } from '../src/scope.js';
 import { setNumThreads, buildInfo } from '../src/device.js';
 import { runLikelihoodBench } from './bench/likelihood.js';
+import { benchTrainStep } from './bench/train-step.js';
 
 const args = yargs(hideBin(process.argv))
   .option('reference', { type: 'string', describe: 'path of a yang-song/score_sde_pytorch checkout' })
@@ -52,11 +51,8 @@ const gen = generator(0);
 const B = args.batch, C = config.data.num_channels, H = config.data.image_size;
 const x = rand([B, C, H, H], { generator: gen }).mul(2).sub(1).keep();
 const labels = rand([B], { generator: gen }).mul(999).keep();
-const params = model.parameters();
-const ema = new Ema(params, config.model.ema_rate);
-const opt = new Optimizer(params, config.optim);
+const { step: trainStep, opt, params } = benchTrainStep(config, model, x, gen);
 const loss = getLossFn(sdeFromConfig(config), config.training, { train: true });
-let step = 0;
 
 // bf16 against fp32 on the same batch, weights, t and z: the loss, and the gradient (norm-wise relative
 // difference). The weights get + N(0, 0.02²) first, as the golden fixtures: the DDPM++ output layers start
@@ -80,14 +76,6 @@ const precisionCheck = args.bf16 ? tidy(() => {
   return { fp32: a.loss, bf16: b.loss, grad: sq(b.g.map((g, i) => g.sub(a.g[i]!))) / sq(a.g) };
 }) : undefined;
 
-const trainStep = () => {
-  tidy(() => {
-    loss(model.train(), x, { generator: gen }).loss.backward();
-    opt.step(step++).gradNorm.dispose();
-  });
-  opt.zeroGrad();
-  ema.update(params);
-};
 const ours: Record<string, number> = {
   forward: median(() => tidy(() => noGrad(() => { model.eval().forward(x, labels); })), args.repeats),
   forward_backward: median(() => {

@@ -18,10 +18,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadConfig, configFromObject, type Config, type DeepReadonly } from '../../src/config/index.js';
 import { ScoreModel } from '../../src/model/score-model.js';
-import { Ema } from '../../src/model/ema.js';
-import { Optimizer } from '../../src/train/optimizer.js';
 import { sdeFromConfig, getScoreFn } from '../../src/sde/index.js';
-import { getLossFn } from '../../src/losses/index.js';
 import { odeLikelihood, registerProbe } from '../../src/likelihood/index.js';
 import { readNpzFile } from '../../src/formats/npz.js';
 import { loadTorchFile, asStateDict } from '../../src/formats/torch-load.js';
@@ -32,6 +29,7 @@ import { tidy } from '../../src/scope.js';
 import { buildInfo, cuda } from '../../src/device.js';
 import { supportsPrecision, tf32State } from '../../src/precision.js';
 import { countFlops, cudaMemoryStats, cudaResetPeak } from '../../src/profile.js';
+import { benchTrainStep } from './train-step.js';
 
 export interface GpuBenchArgs {
   /** 'cuda' / 'cuda:N' (default: cuda:0 when available), or 'cpu' for a dry run. */
@@ -145,19 +143,7 @@ export function benchGpu(a: GpuBenchArgs = {}): GpuRow[] | undefined {
     const C = config.data.num_channels, H = config.data.image_size;
     const x = rand([B, C, H, H], { generator: gen, device }).mul(2).sub(1).keep();
     const labels = rand([B], { generator: gen, device }).mul(999).keep();
-    const params = model.parameters();
-    const ema = new Ema(params, config.model.ema_rate);
-    const opt = new Optimizer(params, config.optim);
-    const loss = getLossFn(sdeFromConfig(config), config.training, { train: true });
-    let step = 0;
-    const trainStep = () => {
-      tidy(() => {
-        loss(model.train(), x, { generator: gen }).loss.backward();
-        opt.step(step++).gradNorm.dispose();
-      });
-      opt.zeroGrad();
-      ema.update(params);
-    };
+    const { step: trainStep } = benchTrainStep(config, model, x, gen);
     // Forward FLOPs of the same network at the same batch (counted once, fp32: autocast changes no count).
     fwdFlops ??= countFlops(() => tidy(() => noGrad(() => { model.train().forward(x, labels); })));
     resetPeak();
