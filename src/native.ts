@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DType } from './host-tensor.js';
@@ -232,11 +233,15 @@ export function explainLoadFailure(path: string | undefined, cause: unknown): st
 }
 
 /**
- * Loads the addon once. Sets thread defaults first (Debian's OpenBLAS and libgomp oversubscribe small
- * machines), then the CPU allocator (src/heap.ts).
+ * Loads the addon once. Sets thread defaults first, then the CPU allocator (src/heap.ts). libgomp reads
+ * OMP_NUM_THREADS when libtorch loads; without it this libtorch build starts one intra-op thread on a
+ * 2-vCPU machine (it counts physical cores), so the default is every core this process may run on
+ * (`availableParallelism` honours the affinity mask). OpenBLAS gets one thread: it runs inside libtorch's
+ * already-parallel ops, and its own pool on top would oversubscribe.
  */
 export function addon(): Addon {
   if (cached) return cached;
+  process.env.OMP_NUM_THREADS ??= String(availableParallelism());
   process.env.OPENBLAS_NUM_THREADS ??= '1';
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   const path = process.env.SCOREFLOW_ADDON ?? ADDON_CANDIDATES.find((p) => existsSync(p));
