@@ -4,9 +4,10 @@
  */
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/index.js';
-import { Trainer, META_DIR, type ResumeInfo, type TrainLogger } from '../train/trainer.js';
+import { Trainer, META_DIR, type ResumeInfo } from '../train/trainer.js';
 import { MetricsLogger } from '../train/metrics-logger.js';
 import { Progress } from '../train/progress.js';
+import { progressLogger } from '../train/progress-logger.js';
 import { StopSignals } from '../train/stop-signals.js';
 import { checkAllowChange, describeChange } from '../train/resume-config.js';
 import { openWorkdir } from '../workdir/open.js';
@@ -63,13 +64,7 @@ export async function run(args: Record<string, unknown>, overrides: string[]): P
         `${resumeLine(resumed, config.training.n_iters)}; workdir ${workdir}`);
       const progress = new Progress({ total: config.training.n_iters, initial: start, label: 'train', intervalMs: 5000 });
       const metrics = new MetricsLogger({ dir: workdir, tensorboardDir: join(workdir, 'tensorboard'), progress });
-      const logger: TrainLogger = {
-        log: (step, scalars) => metrics.log({ step, ...scalars }),
-        tick: () => progress.tick(1),
-        image: (tag, png, h, w, c, step) => metrics.image(tag, png, h, w, c, step),
-        close: () => { progress.done(); metrics.close(); },
-      };
-      trainer.logger = logger;
+      trainer.logger = progressLogger(progress, metrics);
       const r = await trainer.run();
       const how = signals.received ? `stopped by ${signals.received} (resume point saved; re-run the same command to resume)`
         : r.stoppedBy === 'stopAtStep' ? 'stopped as --steps asked' : 'done';
