@@ -1,0 +1,59 @@
+/**
+ * The one message a failed install prints: what went wrong and the fixes that work where the package is
+ * (inside a user's node_modules, `npm rebuild scoreflow`; in a clone, `npm run build:native`).
+ */
+
+/** Known causes in a build log, first match wins: the fixes named for each. */
+const LOG_CAUSES = [
+  [/libtorch was not found/, 'libtorch'],
+  [/No CMAKE_CXX_COMPILER could be found|CMAKE_CXX_COMPILER not set|C\+\+ compiler .* is not able to compile/, 'toolchain'],
+  [/Killed signal terminated program|virtual memory exhausted|out of memory/i, 'memory'],
+];
+
+/** The cause of a failed build from its log ('build' when none is recognised). */
+export function causeFromLog(log) {
+  return LOG_CAUSES.find(([re]) => re.test(log))?.[1] ?? 'build';
+}
+
+/** The lines of the log worth showing: CMake errors and compiler errors, at most `max`. */
+export function keyLogLines(log, max = 12) {
+  const lines = log.split('\n');
+  const hits = lines.filter((l) => /CMake Error|error:|Error |FATAL|ERR!|not found|Killed/.test(l));
+  return (hits.length ? hits : lines.filter((l) => l.trim()).slice(-max)).slice(0, max).map((l) => l.trimEnd());
+}
+
+function fixes(cause, rebuild, inNodeModules) {
+  const apt = (pkgs) => `sudo apt-get install --no-install-recommends ${pkgs} && ${rebuild}`;
+  const libtorch = [
+    `${apt('libtorch-dev libgloo-dev libopenblas0-pthread')}   (Debian/Ubuntu's libtorch)`,
+    `LIBTORCH_DIR=/path/to/libtorch ${rebuild}   (a folder holding share/cmake/Torch: an unpacked libtorch, or a pip torch's site-packages/torch)`,
+    `python3 -m pip install torch && ${rebuild}   (a pip PyTorch in the python3 on PATH)`,
+  ];
+  const toolchain = [`${apt('cmake ninja-build g++')}`];
+  const byCause = {
+    libtorch,
+    toolchain,
+    memory: [`CMAKE_BUILD_PARALLEL_LEVEL=1 ${rebuild}   (one compile at a time: each needs ~1 GB of RAM)`],
+    build: [...toolchain, ...libtorch],
+  };
+  const out = [...byCause[cause]];
+  if (inNodeModules) {
+    out.push('SCOREFLOW_SKIP_BUILD=1 npm install scoreflow, with SCOREFLOW_ADDON=/path/to/scoreflow.node at run time   (an addon built elsewhere, e.g. a CI image)');
+  }
+  return out;
+}
+
+/**
+ * `cause`: 'libtorch' | 'toolchain' | 'memory' | 'build'; `what`: one line saying what failed; `details`:
+ * lines to show (log excerpts); `logPath`: the full log, if any.
+ */
+export function failureMessage({ cause, what, details = [], logPath, inNodeModules }) {
+  const rebuild = inNodeModules ? 'npm rebuild scoreflow' : 'npm run build:native';
+  return [
+    `scoreflow install: the native addon was not built: ${what}`,
+    ...details.map((l) => `  | ${l}`),
+    ...(logPath ? [`  Full log: ${logPath}`] : []),
+    'Fix (any one):',
+    ...fixes(cause, rebuild, inNodeModules).map((f) => `  - ${f}`),
+  ].join('\n');
+}
