@@ -109,7 +109,7 @@ export function evaluateLikelihood(config: ResolvedConfig, sde: Sde, modelScoreF
   if (pending.length < rounds.length) log(`${o.kind} ckpt ${o.ckpt}: ${rounds.length - pending.length} of ${rounds.length} rounds already in ${o.evalDir}, resuming`);
   const progress = new Progress({
     total: rounds.length, initial: rounds.length - pending.length, label: `${split} ${o.kind} ckpt ${o.ckpt}`,
-    stream: o.progressStream, intervalMs: o.progressIntervalMs ?? 10_000,
+    stream: o.progressStream, intervalMs: o.progressIntervalMs ?? 10_000, per: { unit: 'img', count: e.batch_size },
   });
   for (const round of pending) {
     const repeat = Math.floor(round / nBatches);
