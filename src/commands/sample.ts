@@ -175,6 +175,7 @@ export async function sampleCheckpoint(o: SampleRunOptions): Promise<SampleRunRe
       `on ${device}; ${rounds} rounds of ${B} (${todo.length} to draw${skipped.length ? `, ${skipped.length} already done` : ''}) → ${dir}`);
     const progress = o.progress === false ? undefined : new Progress({
       total: steps !== undefined ? steps * todo.length : todo.length, label: steps !== undefined ? 'sample' : 'sample (rounds)', stream: o.progress, intervalMs: 10_000,
+      per: { unit: 'img', count: steps !== undefined ? B / steps : B },
     });
     try {
       for (const [k, r] of todo.entries()) {

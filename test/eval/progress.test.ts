@@ -1,4 +1,5 @@
-// Eval-loss and likelihood batches report a per-image rate next to the per-batch one.
+// Eval-loss and likelihood batches, and `scoreflow sample`'s sampler steps, report a per-image rate next to
+// the per-item one.
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,8 @@ import { ScoreModel } from '../../src/model/score-model.js';
 import { getScoreFn, sdeFromConfig } from '../../src/sde/index.js';
 import { evaluateLikelihood } from '../../src/eval/likelihood.js';
 import { evaluateLoss } from '../../src/eval/loss.js';
+import { sampleCheckpoint } from '../../src/commands/sample.js';
+import { writeUntrainedCheckpoint } from './helpers.js';
 
 function fakeDataset(n: number): ChunkedImageDataset {
   const rng = new Prng(3);
@@ -56,5 +59,20 @@ describe('eval progress', () => {
     } finally {
       model.dispose();
     }
+  }, 60_000);
+
+  it('scoreflow sample: a line per sampler step over all rounds, img/s = batch / steps × it/s', async () => {
+    const c = loadConfig('fmnist_small', ['model.nf=8', 'model.num_scales=4', 'device=cpu', 'training.batch_size=4']);
+    const workdir = mkdtempSync(join(tmpdir(), 'sf-sample-progress-'));
+    writeUntrainedCheckpoint(c, join(workdir, 'checkpoints', 'checkpoint_1.pth'));
+    let out = '';
+    // intervalMs is 10 s: the lines are the first step's and done()'s.
+    await sampleCheckpoint({ config: c, workdir, ckpt: 1, numSamples: 16, batchSize: 8, log: () => {}, progress: { write: (s: string) => { out += s; } } });
+    const lines = out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^sample .* 1\/8 .* round=1\/2/);
+    expect(lines.at(-1)).toMatch(/^sample .* 8\/8 +100\.0% .* round=2\/2/);
+    const [perStep, perImage] = rates(lines.at(-1)!);
+    expect(perImage / perStep).toBeGreaterThan(2 * 0.99); // 8 images per 4 steps
+    expect(perImage / perStep).toBeLessThan(2 * 1.01);
   }, 60_000);
 });
