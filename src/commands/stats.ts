@@ -21,7 +21,7 @@ export async function run(args: Record<string, unknown>, overrides: string[]): P
     throw new ScoreflowError('ERR_ARG', 'scoreflow stats: no Inception weights. Pass --inception <file> (pytorch-fid ' +
       'pt_inception-2015-12-05-6726825d.pth, or a file converted from it) or set SCOREFLOW_INCEPTION; see docs/metrics.md.');
   }
-  const device = resolveDevice(String(args.device ?? config.device ?? 'auto'));
+  const device = resolveDevice(config.device); // --device reaches it as config.device (src/cli.ts)
   // --batch-size and --max-images are checked when the command line is parsed (commands/index.ts).
   const batchSize = (args['batch-size'] as number | undefined) ?? 50;
   const split = String(args.split ?? 'train') as Split;
