@@ -1,0 +1,31 @@
+// Type-checked by scripts/ci/package in a fresh project (moduleResolution node16 and bundler): the root
+// exports, every subpath, and real types (the @ts-expect-error lines fail if a type resolved to `any`).
+import {
+  VPSDE, subVPSDE, SubVPSDE, VESDE, ScoreModel, Trainer, odeLikelihood, pcSample, odeSample, sample,
+  readStateDict, readCheckpointFile, generator, tensor, tidy, type Sde, type ScoreFn, type OdeLikelihoodResult,
+} from 'scoreflow';
+import { readSafetensors, type FileFormat } from 'scoreflow/formats';
+import { bitsPerDim } from 'scoreflow/likelihood';
+import * as config from 'scoreflow/config';
+import * as data from 'scoreflow/data';
+import * as evaluation from 'scoreflow/eval';
+import * as losses from 'scoreflow/losses';
+import * as metrics from 'scoreflow/metrics';
+import * as ode from 'scoreflow/ode';
+import * as sampling from 'scoreflow/sampling';
+import * as sde from 'scoreflow/sde';
+import * as train from 'scoreflow/train';
+import pkg from 'scoreflow/package.json' with { type: 'json' };
+
+const sdes: Sde[] = [new VPSDE(), new subVPSDE(), new SubVPSDE(), new VESDE()];
+const score: ScoreFn = (x) => x.neg();
+const likelihood = (x: ReturnType<typeof tensor>): OdeLikelihoodResult =>
+  tidy(() => odeLikelihood(score, sdes[0]!, x, { generator: generator(0), offset: 'none' }));
+// @ts-expect-error: odeLikelihood takes a score function first, not an SDE
+odeLikelihood(sdes[0]!, score, tensor([0]));
+// @ts-expect-error: readStateDict takes the file's bytes, not a number
+readStateDict(42);
+const format: FileFormat | null = null;
+export const used = [ScoreModel, Trainer, pcSample, odeSample, sample, readCheckpointFile, readSafetensors, bitsPerDim,
+  likelihood, format, config.loadConfig, data.openDataset, evaluation.runEvaluation, losses.getLossFn,
+  metrics.frechetDistance, ode.odeSolve, sampling.samplerNames, sde.sdeNames, train.Trainer, pkg.version];
