@@ -16,10 +16,10 @@ export function splitOverrides(argv: string[]): { rest: string[]; overrides: str
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (!a.startsWith('--config.')) { rest.push(a); continue; }
-    const body = a.slice('--config.'.length);
-    if (body.includes('=')) overrides.push(body);
-    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) overrides.push(`${body}=${argv[++i]}`);
-    else overrides.push(`${body}=true`); // a bare flag, as the references' READMEs write it
+    // Kept as `--config.a.b=v`, the form messages quote back.
+    if (a.includes('=')) overrides.push(a);
+    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) overrides.push(`${a}=${argv[++i]}`);
+    else overrides.push(`${a}=true`); // a bare flag, as the references' READMEs write it
   }
   return { rest, overrides };
 }
