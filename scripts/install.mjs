@@ -11,9 +11,9 @@
  *   LIBTORCH_DIR, SCOREFLOW_CUDA, CMAKE_BUILD_PARALLEL_LEVEL are honoured as by CMakeLists.txt / CMake.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addonBlas, describeBlas } from './install/blas.mjs';
@@ -114,7 +114,10 @@ async function main() {
   const code = await runCmakeJs(jobs);
   if (code !== 0) {
     const log = readFileSync(LOG_PATH, 'utf8');
-    fail(causeFromLog(log), `cmake-js exited with ${code}`, keyLogLines(log), LOG_PATH);
+    // npm deletes a package whose install step failed, and its build folder with it: keep the log.
+    const kept = IN_NODE_MODULES ? join(tmpdir(), 'scoreflow-install.log') : LOG_PATH;
+    if (kept !== LOG_PATH) copyFileSync(LOG_PATH, kept);
+    fail(causeFromLog(log), `cmake-js exited with ${code}`, keyLogLines(log), kept);
   }
   writeStamp(ROOT, stamp);
   report(`built ${ADDON_PATH} in ${Math.round((Date.now() - start) / 1000)} s`);

@@ -1,6 +1,8 @@
 /**
- * The one message a failed install prints: what went wrong and the fixes that work where the package is
- * (inside a user's node_modules, `npm rebuild scoreflow`; in a clone, `npm run build:native`).
+ * The one message a failed install prints: what went wrong and the fixes, each ending in the command that
+ * runs this step again where the package is. A failed install script makes npm roll the whole install
+ * back (the package is gone from node_modules), so there it is the same `npm install` again; once the
+ * package is installed, `npm rebuild scoreflow`; in a clone, `npm run build:native`.
  */
 
 /** Known causes in a build log, first match wins: the fixes named for each. */
@@ -22,6 +24,17 @@ export function keyLogLines(log, max = 12) {
   return (hits.length ? hits : lines.filter((l) => l.trim()).slice(-max)).slice(0, max).map((l) => l.trimEnd());
 }
 
+/**
+ * The command that runs the install step again. npm names how it got the package: `npm_package_resolved`
+ * is `file:../scoreflow-0.1.0.tgz` for a tarball, a registry URL otherwise.
+ */
+export function rerunCommand({ inNodeModules, env = process.env }) {
+  if (!inNodeModules) return 'npm run build:native';
+  if (env.npm_command === 'rebuild') return 'npm rebuild scoreflow';
+  const resolved = env.npm_package_resolved ?? '';
+  return `npm install ${resolved.startsWith('file:') ? resolved : `scoreflow@${env.npm_package_version ?? 'latest'}`}`;
+}
+
 function fixes(cause, rebuild, inNodeModules) {
   const apt = (pkgs) => `sudo apt-get install --no-install-recommends ${pkgs} && ${rebuild}`;
   const libtorch = [
@@ -38,22 +51,24 @@ function fixes(cause, rebuild, inNodeModules) {
   };
   const out = [...byCause[cause]];
   if (inNodeModules) {
-    out.push('SCOREFLOW_SKIP_BUILD=1 npm install scoreflow, with SCOREFLOW_ADDON=/path/to/scoreflow.node at run time   (an addon built elsewhere, e.g. a CI image)');
+    out.push(`SCOREFLOW_SKIP_BUILD=1 ${rebuild}, with SCOREFLOW_ADDON=/path/to/scoreflow.node at run time   (an addon built elsewhere, e.g. a CI image)`);
   }
   return out;
 }
 
 /**
  * `cause`: 'libtorch' | 'toolchain' | 'memory' | 'build'; `what`: one line saying what failed; `details`:
- * lines to show (log excerpts); `logPath`: the full log, if any.
+ * lines to show (log excerpts); `logPath`: the full log, if any; `env`: npm's variables (rerunCommand).
  */
-export function failureMessage({ cause, what, details = [], logPath, inNodeModules }) {
-  const rebuild = inNodeModules ? 'npm rebuild scoreflow' : 'npm run build:native';
+export function failureMessage({ cause, what, details = [], logPath, inNodeModules, env = process.env }) {
+  const rerun = rerunCommand({ inNodeModules, env });
+  const rolledBack = rerun.startsWith('npm install');
   return [
     `scoreflow install: the native addon was not built: ${what}`,
     ...details.map((l) => `  | ${l}`),
     ...(logPath ? [`  Full log: ${logPath}`] : []),
+    ...(rolledBack ? ['  npm removes scoreflow from node_modules when this step fails: after a fix, run the install again.'] : []),
     'Fix (any one):',
-    ...fixes(cause, rebuild, inNodeModules).map((f) => `  - ${f}`),
+    ...fixes(cause, rerun, inNodeModules).map((f) => `  - ${f}`),
   ].join('\n');
 }

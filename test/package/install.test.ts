@@ -12,7 +12,7 @@ import { buildJobs, BYTES_PER_JOB } from '../../scripts/install/jobs.mjs';
 import { findLibtorch, libtorchStamp } from '../../scripts/install/libtorch.mjs';
 import { ADDON, buildState, writeStamp } from '../../scripts/install/freshness.mjs';
 import { classifyBlas, describeBlas } from '../../scripts/install/blas.mjs';
-import { causeFromLog, failureMessage, keyLogLines } from '../../scripts/install/failure.mjs';
+import { causeFromLog, failureMessage, keyLogLines, rerunCommand } from '../../scripts/install/failure.mjs';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const GB = BYTES_PER_JOB;
@@ -115,16 +115,29 @@ describe('install: BLAS', () => {
 });
 
 describe('install: the failure message', () => {
-  it('inside node_modules: npm rebuild and the skip switch; in a clone: npm run build:native', () => {
-    const inDep = failureMessage({ cause: 'libtorch', what: 'no libtorch found', inNodeModules: true });
-    expect(inDep).toMatch(/^scoreflow install: the native addon was not built: no libtorch found\nFix \(any one\):/);
-    expect(inDep).toContain('sudo apt-get install --no-install-recommends libtorch-dev libgloo-dev libopenblas0-pthread && npm rebuild scoreflow');
-    expect(inDep).toContain('LIBTORCH_DIR=/path/to/libtorch npm rebuild scoreflow');
-    expect(inDep).toContain('SCOREFLOW_SKIP_BUILD=1 npm install scoreflow, with SCOREFLOW_ADDON=/path/to/scoreflow.node at run time');
+  it('ends each fix with the command that runs the step again where the package is', () => {
+    const tarball = { npm_command: 'install', npm_package_resolved: 'file:../scoreflow-0.1.0.tgz', npm_package_version: '0.1.0' };
+    expect(rerunCommand({ inNodeModules: true, env: tarball })).toBe('npm install file:../scoreflow-0.1.0.tgz');
+    expect(rerunCommand({ inNodeModules: true, env: { npm_command: 'ci', npm_package_resolved: 'https://registry.npmjs.org/scoreflow/-/scoreflow-0.1.0.tgz', npm_package_version: '0.1.0' } }))
+      .toBe('npm install scoreflow@0.1.0');
+    expect(rerunCommand({ inNodeModules: true, env: { npm_command: 'rebuild' } })).toBe('npm rebuild scoreflow');
+    expect(rerunCommand({ inNodeModules: false, env: tarball })).toBe('npm run build:native');
+  });
+
+  it('inside node_modules: the install again (npm rolled it back) and the skip switch; in a clone: npm run build:native', () => {
+    const env = { npm_command: 'install', npm_package_resolved: 'file:../scoreflow-0.1.0.tgz' };
+    const inDep = failureMessage({ cause: 'libtorch', what: 'no libtorch found', inNodeModules: true, env });
+    expect(inDep).toMatch(/^scoreflow install: the native addon was not built: no libtorch found\n  npm removes scoreflow from node_modules when this step fails: after a fix, run the install again.\nFix \(any one\):/);
+    expect(inDep).toContain('sudo apt-get install --no-install-recommends libtorch-dev libgloo-dev libopenblas0-pthread && npm install file:../scoreflow-0.1.0.tgz');
+    expect(inDep).toContain('LIBTORCH_DIR=/path/to/libtorch npm install file:../scoreflow-0.1.0.tgz');
+    expect(inDep).toContain('SCOREFLOW_SKIP_BUILD=1 npm install file:../scoreflow-0.1.0.tgz, with SCOREFLOW_ADDON=/path/to/scoreflow.node at run time');
+    const rebuilt = failureMessage({ cause: 'toolchain', what: 'cmake is not installed', inNodeModules: true, env: { npm_command: 'rebuild' } });
+    expect(rebuilt).toContain('sudo apt-get install --no-install-recommends cmake ninja-build g++ && npm rebuild scoreflow');
+    expect(rebuilt).not.toMatch(/npm removes/);
     const inClone = failureMessage({ cause: 'memory', what: 'cmake-js exited with 1', details: ['c++: fatal error: Killed signal terminated program cc1plus'], logPath: '/r/build-cmake/install.log', inNodeModules: false });
     expect(inClone).toContain('  | c++: fatal error: Killed signal terminated program cc1plus\n  Full log: /r/build-cmake/install.log');
     expect(inClone).toContain('CMAKE_BUILD_PARALLEL_LEVEL=1 npm run build:native');
-    expect(inClone).not.toMatch(/npm rebuild|SKIP_BUILD/);
+    expect(inClone).not.toMatch(/npm rebuild|npm install|SKIP_BUILD/);
   });
 
   it('reads the cause and the lines that matter from a build log', () => {
@@ -157,9 +170,9 @@ describe('install: the script', () => {
   });
 
   it('a LIBTORCH_DIR without libtorch fails before CMake, naming the value and the fixes', () => {
-    const r = run(installedCopy(), { LIBTORCH_DIR: '/nonexistent/libtorch' });
+    const r = run(installedCopy(), { LIBTORCH_DIR: '/nonexistent/libtorch', npm_command: 'rebuild' });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^scoreflow install: the native addon was not built: LIBTORCH_DIR=\/nonexistent\/libtorch has no share\/cmake\/Torch\/TorchConfig.cmake\nFix \(any one\):/);
-    expect(r.stderr).toContain('npm rebuild scoreflow');
+    expect(r.stderr).toContain('LIBTORCH_DIR=/path/to/libtorch npm rebuild scoreflow');
   });
 });
