@@ -74,6 +74,14 @@ describe('flax params trees besides a State', () => {
     expectFormatError(() => locateFlaxParams(new Map([['Dense_0', t]])), /top-level keys found: 'Dense_0'/);
   });
 
+  it('a bare tree with names the map does not know says which names it expected and found', () => {
+    const modules = readFlaxCheckpoint(readFileSync(join(DATA, 'tiny_flax_modules'))) as Map<string, unknown>;
+    const renamed = new Map([...modules.values()].map((v, i) => [`all_modules_${i}`, v]));
+    expect(locateFlaxParams(renamed).raw!.path).toBe('');
+    expectFormatError(() => readStateDict(writeFlaxCheckpoint(renamed), 'renamed', { torchKeys, ema: true }),
+      /^renamed: flax tree has no \w+ #0 for torch all_modules\.\d+ \(expected flax's '<Class>_<k>' module names; its top-level names: all_modules_0, all_modules_1, .*, … \(\d+\)\)/);
+  });
+
   it('chooseFlaxWeights: the rule on its own', () => {
     expect(chooseFlaxWeights({ params: 'r', paramsEma: 'e' }, 'ema')).toBe('e');
     expect(chooseFlaxWeights({ params: 'r', paramsEma: 'e' }, 'raw')).toBe('r');
