@@ -15,7 +15,6 @@ import * as ode from 'scoreflow/ode';
 import * as sampling from 'scoreflow/sampling';
 import * as sde from 'scoreflow/sde';
 import * as train from 'scoreflow/train';
-import pkg from 'scoreflow/package.json' with { type: 'json' };
 
 const sdes: Sde[] = [new VPSDE(), new subVPSDE(), new SubVPSDE(), new VESDE()];
 const score: ScoreFn = (x) => x.neg();
@@ -28,4 +27,4 @@ readStateDict(42);
 const format: FileFormat | null = null;
 export const used = [ScoreModel, Trainer, pcSample, odeSample, sample, readCheckpointFile, readSafetensors, bitsPerDim,
   likelihood, format, config.loadConfig, data.openDataset, evaluation.runEvaluation, losses.getLossFn,
-  metrics.frechetDistance, ode.odeSolve, sampling.samplerNames, sde.sdeNames, train.Trainer, pkg.version];
+  metrics.frechetDistance, ode.odeSolve, sampling.samplerNames, sde.sdeNames, train.Trainer];
