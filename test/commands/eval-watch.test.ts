@@ -4,7 +4,7 @@
 // --watch a missing checkpoint is an error that names the path and suggests --watch. The writers below
 // are driven by the watcher's own messages, so the tests do not depend on timing.
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,13 +21,22 @@ let n = 0;
 const newWorkdir = () => join(base, `w${n++}`);
 
 describe('waitForCheckpoint', () => {
-  it('returns at once for a file that is there', async () => {
+  it('returns at once for a file that has not changed for a poll interval', async () => {
     const p = join(newWorkdir(), 'c.pth');
     writeText(p, 'x');
+    utimesSync(p, new Date(Date.now() - 10_000), new Date(Date.now() - 10_000));
     const lines: string[] = [];
     await waitForCheckpoint(p, { log: (s) => lines.push(s) });
     expect(lines).toEqual([]);
   });
+
+  it('gives a file written just now one poll interval to settle', async () => {
+    const p = join(newWorkdir(), 'c.pth');
+    writeText(p, 'x');
+    const lines: string[] = [];
+    await waitForCheckpoint(p, { pollMs: 3000, log: (s) => lines.push(s) }); // 3 s: surely "just now", even under load
+    expect(lines).toEqual([`scoreflow eval: ${p} was written just now; waiting until it is completely written`]);
+  }, 30_000);
 
   it('waits for a file renamed into place (our atomic writer)', async () => {
     const p = join(newWorkdir(), 'c.pth');
@@ -65,6 +74,15 @@ describe('waitForCheckpoint', () => {
     const p = join(newWorkdir(), 'never.pth');
     await expect(waitForCheckpoint(p, { timeoutS: 0.2, pollMs: 20, log: () => undefined })).rejects.toMatchObject({
       code: 'ERR_IO', message: expect.stringMatching(new RegExp(`^checkpoint not found: ${p} after waiting \\d+ s \\(--watch-timeout 0\\.2\\); `)),
+    });
+  });
+
+  it('a file that never stops changing is not taken: the timeout says so', async () => {
+    const p = join(newWorkdir(), 'growing.pth');
+    writeText(p, 'x');
+    // reportMs 0: a line after every poll, and the writer appends after each.
+    await expect(waitForCheckpoint(p, { timeoutS: 0.3, pollMs: 20, reportMs: 0, log: () => appendFileSync(p, 'y') })).rejects.toMatchObject({
+      code: 'ERR_IO', message: expect.stringMatching(new RegExp(`^checkpoint ${p} still changing after waiting \\d+ s \\(--watch-timeout 0\\.3\\); `)),
     });
   });
 
