@@ -2,8 +2,10 @@
 // exports, every subpath, and real types (the @ts-expect-error lines fail if a type resolved to `any`).
 import {
   VPSDE, subVPSDE, SubVPSDE, VESDE, ScoreModel, Trainer, odeLikelihood, pcSample, odeSample, sample,
-  readStateDict, readCheckpointFile, generator, tensor, tidy, type Sde, type ScoreFn, type OdeLikelihoodResult,
+  readStateDict, readCheckpointFile, generator, tensor, tidy, loadConfig, sdeFromConfig, getScoreFn,
+  type Sde, type ScoreFn, type OdeLikelihoodResult, type Tensor,
 } from 'scoreflow';
+import { readFileSync } from 'node:fs';
 import { readSafetensors, type FileFormat } from 'scoreflow/formats';
 import { bitsPerDim } from 'scoreflow/likelihood';
 import * as config from 'scoreflow/config';
@@ -25,6 +27,17 @@ odeLikelihood(sdes[0]!, score, tensor([0]));
 // @ts-expect-error: readStateDict takes the file's bytes, not a number
 readStateDict(42);
 const format: FileFormat | null = null;
+
+/** The README's library example, as written there. */
+export function readmeExample(x: Tensor): Tensor {
+  const config = loadConfig('score_flow/vp/cifar10_ddpmpp_continuous');
+  const model = new ScoreModel(config, { stage: 'eval' }).eval();
+  model.loadStateDict(readStateDict(readFileSync('checkpoint_26.pth'), 'checkpoint_26.pth', { ema: true }));
+  const sde = sdeFromConfig(config);
+  const scoreFn = getScoreFn(sde, model, { continuous: config.training.continuous });
+  const { bpd } = odeLikelihood(scoreFn, sde, x, { generator: generator(0) });
+  return bpd;
+}
 export const used = [ScoreModel, Trainer, pcSample, odeSample, sample, readCheckpointFile, readSafetensors, bitsPerDim,
   likelihood, format, config.loadConfig, data.openDataset, evaluation.runEvaluation, losses.getLossFn,
   metrics.frechetDistance, ode.odeSolve, sampling.samplerNames, sde.sdeNames, train.Trainer];
