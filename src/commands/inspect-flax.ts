@@ -41,7 +41,7 @@ export function describeFlax(f: ReadFile): InspectReport {
   const report: InspectReport = {
     file: f.file,
     format: f.format,
-    content: state ? 'flax State (score_sde / score_flow training checkpoint)' : 'flax tree',
+    content: state ? 'flax State (score_sde / score_flow training checkpoint)' : 'flax params tree',
     tensors: summarise(keys),
     keys,
     parameters: tensorLeaves(paramTree ?? tree).reduce((a, [, t]) => a + numel(t.shape), 0),

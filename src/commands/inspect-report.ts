@@ -79,6 +79,7 @@ export function summarise(keys: readonly KeyInfo[]): TensorSummary {
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
+const GROUPS_SHOWN = 12;
 
 /** The report as text lines; every key only with `allKeys`. */
 export function renderReport(r: InspectReport, allKeys: boolean): string[] {
@@ -109,9 +110,12 @@ export function renderReport(r: InspectReport, allKeys: boolean): string[] {
   }
   if (r.groups) {
     out.push('  top-level entries:');
-    for (const g of r.groups) {
+    // A bare tree of modules has one entry per module: the first few say what it is, --keys the rest.
+    const shown = allKeys ? r.groups : r.groups.slice(0, GROUPS_SHOWN);
+    for (const g of shown) {
       out.push(`    ${g.name}: ${g.value !== undefined ? JSON.stringify(g.value) : `${n(g.tensors)} tensors, ${n(g.elements)} elements`}`);
     }
+    if (shown.length < r.groups.length) out.push(`    … ${r.groups.length - shown.length} more`);
   }
   if (allKeys) for (const k of r.keys) out.push(`  ${k.name}\t[${k.shape.join(', ')}]\t${k.dtype}`);
   else if (r.keys.length) out.push(`  (--keys lists all ${n(r.keys.length)} keys)`);

@@ -120,11 +120,23 @@ describe('inspect a flax checkpoint', () => {
     expect(fromMaps.keys.length).toBe(481);
   });
 
+  it('a bare tree of modules (flax to_bytes of params): keys, parameter count, the first entries', async () => {
+    const file = new URL('../data/formats/tiny_flax_modules', import.meta.url).pathname;
+    const r = await report(file);
+    expect(r.content).toBe('flax params tree');
+    expect([r.tensors.count, r.parameters, r.step]).toEqual([120, 9275, undefined]);
+    expect(r.groups!.length).toBe(15);
+    expect(r.keys[0]).toEqual({ name: 'Dense_0/kernel', shape: expect.any(Array), dtype: 'float32' });
+    const text = await output({ file });
+    expect(text).toContain('\n    Dense_0: 2 tensors, 40 elements\n');
+    expect(text).toContain('\n    … 3 more\n  (--keys lists all 120 keys)');
+  });
+
   it('a bare params tree: every leaf is a parameter', () => {
     const tree = readFlaxCheckpoint(readFileSync(FLAX)) as Map<string, unknown>;
     const params = tree.get('params_ema');
     const r = describeFlax({ file: 'p', bytes: new Uint8Array(), format: 'flax-msgpack', value: params });
-    expect(r.content).toBe('flax tree');
+    expect(r.content).toBe('flax params tree');
     expect(r.parameters).toBe(9275);
     expect(r.step).toBeUndefined();
     expect(r.keys.every((k) => !k.name.startsWith('params_ema/'))).toBe(true);
