@@ -4,7 +4,9 @@
  * `children` only, which takes Maps and plain objects alike: the msgpack decoder may hand back either.
  */
 import { numel, type HostTensor } from '../host-tensor.js';
+import { FormatError } from '../formats/errors.js';
 import { flaxGet } from '../formats/flax.js';
+import { locateFlaxParams } from '../formats/flax-params.js';
 import { isHostTensor, toNumbers } from '../formats/tensor-util.js';
 import { summarise, type InspectReport, type KeyInfo } from './inspect-report.js';
 import type { ReadFile } from './inspect-torch.js';
@@ -30,21 +32,29 @@ function scalar(v: unknown): number | undefined {
   return undefined;
 }
 
-/** Where a State keeps its weights, in the order used for the parameter count. */
-const PARAM_TREES = ['params_ema', 'optimizer/target', 'params'];
+/** The params tree `convert` would take (EMA first), or undefined for a tree that holds none. */
+function paramsTree(tree: unknown): unknown {
+  try {
+    const { raw, ema } = locateFlaxParams(tree);
+    return (ema ?? raw)?.tree;
+  } catch (e) {
+    if (e instanceof FormatError) return undefined; // not a params tree: inspect shows what it is instead
+    throw e;
+  }
+}
 
 export function describeFlax(f: ReadFile): InspectReport {
   const tree = f.value;
   const keys: KeyInfo[] = tensorLeaves(tree).map(([name, t]) => ({ name, shape: [...t.shape], dtype: t.dtype }));
   const state = flaxGet(tree, 'optimizer') !== undefined && flaxGet(tree, 'params_ema') !== undefined;
-  const paramTree = PARAM_TREES.map((p) => flaxGet(tree, p)).find((t) => children(t) !== undefined);
+  const params = paramsTree(tree);
   const report: InspectReport = {
     file: f.file,
     format: f.format,
     content: state ? 'flax State (score_sde / score_flow training checkpoint)' : 'flax params tree',
     tensors: summarise(keys),
     keys,
-    parameters: tensorLeaves(paramTree ?? tree).reduce((a, [, t]) => a + numel(t.shape), 0),
+    ...(params !== undefined ? { parameters: tensorLeaves(params).reduce((a, [, t]) => a + numel(t.shape), 0) } : {}),
     groups: (children(tree) ?? []).map(([name, v]) => {
       const leaves = tensorLeaves(v);
       const value = children(v) === undefined && !isHostTensor(v) ? scalar(v) : undefined;
