@@ -158,6 +158,7 @@ export class Progress implements PhaseProgress {
   private _count: number;
   private _fields: Record<string, FieldValue> = {};
 
+  /** `outer` is set by sub(): the progress whose line is redrawn when this one is done. */
   constructor(opts: ProgressOptions = {}, outer?: Progress) {
     const { total, label, stream = process.stderr, intervalMs = 10_000, ttyIntervalMs = 100, initial = 0 } = opts;
     if (total !== undefined && (!Number.isFinite(total) || total < 0)) argError('total', 'a non-negative number', total);
