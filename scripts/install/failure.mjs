@@ -35,23 +35,24 @@ export function rerunCommand({ inNodeModules, env = process.env }) {
   return `npm install ${resolved.startsWith('file:') ? resolved : `scoreflow@${env.npm_package_version ?? 'latest'}`}`;
 }
 
-function fixes(cause, rebuild, inNodeModules) {
-  const apt = (pkgs) => `sudo apt-get install --no-install-recommends ${pkgs} && ${rebuild}`;
+function fixes(cause, rerun) {
+  const apt = (pkgs) => `sudo apt-get install --no-install-recommends ${pkgs} && ${rerun}`;
   const libtorch = [
     `${apt('libtorch-dev libgloo-dev libopenblas0-pthread')}   (Debian/Ubuntu's libtorch)`,
-    `LIBTORCH_DIR=/path/to/libtorch ${rebuild}   (a folder holding share/cmake/Torch: an unpacked libtorch, or a pip torch's site-packages/torch)`,
-    `python3 -m pip install torch && ${rebuild}   (a pip PyTorch in the python3 on PATH)`,
+    `LIBTORCH_DIR=/path/to/libtorch ${rerun}   (a folder holding share/cmake/Torch: an unpacked libtorch, or a pip torch's site-packages/torch)`,
+    `python3 -m pip install torch && ${rerun}   (a pip PyTorch in the python3 on PATH)`,
   ];
   const toolchain = [`${apt('cmake ninja-build g++')}`];
   const byCause = {
     libtorch,
     toolchain,
-    memory: [`CMAKE_BUILD_PARALLEL_LEVEL=1 ${rebuild}   (one compile at a time: each needs ~1 GB of RAM)`],
+    memory: [`CMAKE_BUILD_PARALLEL_LEVEL=1 ${rerun}   (one compile at a time: each needs ~1 GB of RAM)`],
     build: [...toolchain, ...libtorch],
   };
   const out = [...byCause[cause]];
-  if (inNodeModules) {
-    out.push(`SCOREFLOW_SKIP_BUILD=1 ${rebuild}, with SCOREFLOW_ADDON=/path/to/scoreflow.node at run time   (an addon built elsewhere, e.g. a CI image)`);
+  // Only a first install can be told to skip the build; a rerun is asked for one.
+  if (rerun.startsWith('npm install')) {
+    out.push(`SCOREFLOW_SKIP_BUILD=1 ${rerun}, with SCOREFLOW_ADDON=/path/to/scoreflow.node at run time   (an addon built elsewhere, e.g. a CI image)`);
   }
   return out;
 }
@@ -69,6 +70,6 @@ export function failureMessage({ cause, what, details = [], logPath, inNodeModul
     ...(logPath ? [`  Full log: ${logPath}`] : []),
     ...(rolledBack ? ['  npm removes scoreflow from node_modules when this step fails: after a fix, run the install again.'] : []),
     'Fix (any one):',
-    ...fixes(cause, rerun, inNodeModules).map((f) => `  - ${f}`),
+    ...fixes(cause, rerun).map((f) => `  - ${f}`),
   ].join('\n');
 }
