@@ -66,7 +66,9 @@ function probeAddon() {
   const r = spawnSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(ADDON_PATH)}).buildInfo()))`],
     { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' }, timeout: 120_000 });
   if (r.status === 0) return { info: JSON.parse(r.stdout.trim().split('\n').pop()) };
-  return { error: (r.stderr || r.stdout || `exit ${r.status}`).split('\n').filter((l) => /Error|error|undefined symbol|cannot open/.test(l)).slice(0, 4) };
+  const lines = (r.stderr || r.stdout || `exit ${r.status ?? r.signal}`).split('\n').filter((l) => l.trim());
+  const hits = lines.filter((l) => /Error|error|undefined symbol|cannot open/.test(l));
+  return { error: (hits.length ? hits : lines).slice(0, 4) };
 }
 
 function report(prefix) {

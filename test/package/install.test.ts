@@ -169,6 +169,17 @@ describe('install: the script', () => {
     expect(r.stdout).toContain('SCOREFLOW_SKIP_BUILD=1: not building the addon (set SCOREFLOW_ADDON=/path/to/scoreflow.node at run time)');
   });
 
+  it('a current addon that does not load fails with the loader\'s reason instead of passing', () => {
+    const root = installedCopy();
+    mkdirSync(join(root, 'build-cmake', 'Release'), { recursive: true });
+    writeFileSync(join(root, ADDON), 'not a shared object');
+    const r = run(root, { npm_command: 'install', npm_package_resolved: 'file:../scoreflow-0.1.0.tgz' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`scoreflow install: the native addon was not built: ${join(root, ADDON)} was built but does not load\n  | `);
+    expect(r.stderr).toMatch(/invalid ELF header|file too short/);
+    expect(r.stderr).toContain('npm install file:../scoreflow-0.1.0.tgz');
+  });
+
   it('a LIBTORCH_DIR without libtorch fails before CMake, naming the value and the fixes', () => {
     const r = run(installedCopy(), { LIBTORCH_DIR: '/nonexistent/libtorch', npm_command: 'rebuild' });
     expect(r.status).toBe(1);
