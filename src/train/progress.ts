@@ -90,7 +90,8 @@ export function formatProgressLine(state: ProgressState): string {
   parts.push(formatRate(rate, state.unit));
   if (state.per) parts.push(formatRate(rate * state.per.count, state.per.unit));
   if (known) {
-    const eta = count >= total ? 0 : state.eta ?? (rate > 0 ? (total - count) / rate : NaN);
+    // A given ETA holds also at count = total: training has its last step's eval, saves and snapshot to go.
+    const eta = state.eta ?? (count >= total ? 0 : rate > 0 ? (total - count) / rate : NaN);
     parts.push(`${formatDuration(elapsed)}<${formatDuration(eta)}`);
   } else {
     parts.push(formatDuration(elapsed));

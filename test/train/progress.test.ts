@@ -32,10 +32,12 @@ describe('formatProgressLine units and ETA', () => {
       .toBe('stats  [##..]   600/1000   60.0%  20.0 img/s  00:30<00:20');
   });
 
-  it('shows a given ETA instead of (total − count)/rate, and 0 once done', () => {
+  it('shows a given ETA instead of (total − count)/rate, also once the count is complete', () => {
     expect(formatProgressLine({ count: 100, total: 400, elapsed: 150, rate: 1 / 1.45, eta: 735, barWidth: 4 }))
       .toBe('[#...]  100/400   25.0%  1.45 s/it  02:30<12:15');
-    expect(formatProgressLine({ count: 400, total: 400, elapsed: 600, rate: 1, eta: 90, barWidth: 4 })).toContain('<00:00');
+    // The last step done, its snapshot sampling to go.
+    expect(formatProgressLine({ count: 400, total: 400, elapsed: 600, rate: 1, eta: 90, barWidth: 4 })).toContain('10:00<01:30');
+    expect(formatProgressLine({ count: 400, total: 400, elapsed: 600, rate: 1, barWidth: 4 })).toContain('10:00<00:00');
   });
 });
 
