@@ -9,6 +9,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DType } from './host-tensor.js';
 import { chooseCpuAllocator } from './heap.js';
+import { threadEnvDefaults } from './thread-env.js';
 
 export type Device = string; // 'cpu' | 'cuda' | `cuda:${number}`
 export type TypedArray =
@@ -251,17 +252,12 @@ export function explainLoadFailure(path: string | undefined, cause: unknown, roo
 }
 
 /**
- * Loads the addon once. Sets thread defaults first, then the CPU allocator (src/heap.ts). libgomp reads
- * OMP_NUM_THREADS when libtorch loads; without it this libtorch build starts one intra-op thread on a
- * 2-vCPU machine (it counts physical cores), so the default is every core this process may run on
- * (`availableParallelism` honours the affinity mask). OpenBLAS gets one thread: it runs inside libtorch's
- * already-parallel ops, and its own pool on top would oversubscribe.
+ * Loads the addon once. Sets the thread defaults first (src/thread-env.ts: libgomp and OpenBLAS read them
+ * when libtorch loads; `availableParallelism` honours the affinity mask), then the CPU allocator (src/heap.ts).
  */
 export function addon(): Addon {
   if (cached) return cached;
-  process.env.OMP_NUM_THREADS ??= String(availableParallelism());
-  process.env.OPENBLAS_NUM_THREADS ??= '1';
-  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  Object.assign(process.env, threadEnvDefaults(process.env, availableParallelism()));
   const path = process.env.SCOREFLOW_ADDON ?? ADDON_CANDIDATES.find((p) => existsSync(p));
   if (!path) throw new AddonLoadError(explainLoadFailure(undefined, undefined));
   try {
