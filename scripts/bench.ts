@@ -1,18 +1,19 @@
 /**
  * npm run bench [-- --reference <score_sde_pytorch checkout>] [--threads 2,1] [--repeats N] [--channels-last]
- *   [--likelihood-batches 4,16] [--likelihood-repeats N] [--out FILE]
+ *   [--measures train_step,...] [--likelihood-batches 4,16] [--likelihood-repeats N] [--likelihood-threads N] [--out FILE]
  * Times the cifar10 DDPM++ model (batch 8, CPU fp32): forward, forward+backward, and a full training step
  * (likelihood weighting + importance sampling), and the likelihood solve on the golden model
  * (scripts/bench/likelihood.ts), at each thread count. With a reference checkout, each row alternates
  * scoreflow and the reference run by run (A B A B ..., scripts/bench/alternate.ts) and reports both medians
  * and the median per-pair ratio; the reference has no importance sampling (its step uses likelihood
- * weighting alone) and runs in its best setting (--reference-env, default OPENBLAS_NUM_THREADS=1 and
- * libgomp's default wait policy). The training step also runs with training.precision = 'bf16' (scoreflow
+ * weighting alone) and runs in its best setting (--reference-env, default OPENBLAS_NUM_THREADS=1, and the
+ * wait policy scoreflow picks for the machine's load). The training step also runs with training.precision = 'bf16' (scoreflow
  * only), after the loss of both precisions on the same batch is compared. Prints the load, the BLAS mapped
  * by each side, and writes everything to bench/results/cpu-<date>.json.
  */
 import { launchEnv } from './bench/launch-env.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -24,7 +25,8 @@ import { generator, rand, randn } from '../src/random.js';
 import { noGrad } from '../src/autograd.js';
 import { tidy } from '../src/scope.js';
 import { setNumThreads, buildInfo } from '../src/device.js';
-import { likelihoodRows, printLikelihood, likelihoodTolerances } from './bench/likelihood.js';
+import { threadEnvDefaults } from '../src/thread-env.js';
+import { likelihoodRows, printLikelihoodHeader, likelihoodTolerances } from './bench/likelihood.js';
 import { benchTrainStep } from './bench/train-step.js';
 import { alternate, median, seconds, type PairRow } from './bench/alternate.js';
 import { ReferenceWorker } from './bench/reference-client.js';
@@ -44,6 +46,7 @@ const args = yargs(hideBin(process.argv))
   .option('likelihood-repeats', { type: 'number', default: 3, describe: 'alternated pairs per likelihood row' })
   .option('likelihood-threads', { type: 'string', describe: 'thread counts for the likelihood rows (default: --threads)' })
   .option('reference-env', { type: 'string', default: 'OPENBLAS_NUM_THREADS=1', describe: "the reference's environment on top of the launch one (KEY=VALUE,...; KEY= unsets)" })
+  .option('measures', { type: 'string', describe: 'only these model rows, comma-separated (forward, forward_backward, train_step, ...)' })
   .option('out', { type: 'string', describe: 'JSON file (default bench/results/cpu-<date>.json; "" writes none)' })
   .strict().parseSync();
 
@@ -58,9 +61,13 @@ const labels = rand([B], { generator: gen }).mul(999).keep();
 const { step: trainStep, opt, params } = benchTrainStep(config, model, x, gen);
 const loss = getLossFn(sdeFromConfig(config), config.training, { train: true });
 
-/** The reference's best setting: OpenBLAS with one thread under torch's OpenMP ops, libgomp's own wait policy. */
+/**
+ * The reference's best setting: OpenBLAS with one thread under torch's OpenMP ops (--reference-env), and the
+ * wait policy scoreflow's own rule picks for this machine now (src/thread-env.ts: spin when idle, PASSIVE under load).
+ */
 function referenceEnv(spec: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...launchEnv };
+  const { OMP_WAIT_POLICY, GOMP_SPINCOUNT } = threadEnvDefaults(launchEnv, availableParallelism(), loadavg()[0]!);
+  const env: NodeJS.ProcessEnv = { ...launchEnv, ...(OMP_WAIT_POLICY && { OMP_WAIT_POLICY }), ...(GOMP_SPINCOUNT && { GOMP_SPINCOUNT }) };
   for (const kv of spec.split(',').filter(Boolean)) {
     const i = kv.indexOf('=');
     if (i < 1) throw new Error(`--reference-env: expected KEY=VALUE pairs separated by commas, got '${kv}'`);
@@ -116,26 +123,27 @@ if (args.bf16) {
   measures.train_step_bf16 = () => { model.setPrecision('bf16'); try { trainStep(); } finally { model.setPrecision('fp32'); } };
 }
 
-const rows: PairRow[] = [];
-for (const threads of threadCounts) {
-  setNumThreads(threads);
-  for (const [name, fn] of Object.entries(measures)) {
-    const refRun = ref && refMeasures.has(name) ? async () => (await ref.call<{ seconds: number }>('time', { measure: name, threads })).seconds : undefined;
-    rows.push(await alternate(name, threads, B, args.repeats, () => seconds(fn), refRun));
-  }
-}
-
 const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;
 console.log(`${args.config}: ${model.numParameters().toLocaleString()} parameters, batch ${B}, CPU fp32, libtorch ${buildInfo().torchVersion}; ` +
-  `${machine().cpu}, ${machine().cores} CPUs`);
+  `${machine().cpu}, ${machine().cores} CPUs, load average ${loadStart.map((v) => v.toFixed(2)).join(' ')}`);
 console.log(`scoreflow: BLAS ${mappedBlas().join(', ') || 'none mapped'}; ${JSON.stringify(threadEnv(process.env))}`);
 if (refInfo) console.log(`reference: torch ${refInfo.torch}, BLAS ${refInfo.blas.join(', ')}; best setting ${JSON.stringify(refInfo.env)} (--reference-env)`);
 console.log(`alternated A B pairs: ${args.repeats} per row after one warm-up run of each side; ratio = median over pairs of reference / scoreflow time`);
 console.log('measure                         threads  scoreflow     reference     pair ratio  load');
-for (const r of rows) {
-  const refText = r.medianReference !== null ? ms(r.medianReference).padEnd(14) + `${r.pairRatio!.toFixed(2)}x`.padEnd(12)
-    : (refMeasures.has(r.measure) ? 'n/a (pass --reference PATH)' : 'n/a').padEnd(26);
-  console.log(r.measure.padEnd(32) + String(r.threads).padEnd(9) + ms(r.medianScoreflow).padEnd(14) + refText + median(r.load).toFixed(1));
+const chosen = args.measures?.split(',').filter(Boolean); // '' : none (the likelihood rows alone)
+const unknown = chosen?.filter((m) => !(m in measures));
+if (unknown?.length) throw new Error(`--measures: unknown ${unknown.join(', ')}; expected some of ${Object.keys(measures).join(', ')}`);
+const rows: PairRow[] = [];
+for (const threads of threadCounts) {
+  setNumThreads(threads);
+  for (const [name, fn] of Object.entries(measures).filter(([m]) => !chosen || chosen.includes(m))) {
+    const refRun = ref && refMeasures.has(name) ? async () => (await ref.call<{ seconds: number }>('time', { measure: name, threads })).seconds : undefined;
+    const r = await alternate(name, threads, B, args.repeats, () => seconds(fn), refRun);
+    rows.push(r);
+    const refText = r.medianReference !== null ? ms(r.medianReference).padEnd(14) + `${r.pairRatio!.toFixed(2)}x`.padEnd(12)
+      : (refMeasures.has(r.measure) ? 'n/a (pass --reference PATH)' : 'n/a').padEnd(26);
+    console.log(r.measure.padEnd(32) + String(r.threads).padEnd(9) + ms(r.medianScoreflow).padEnd(14) + refText + median(r.load).toFixed(1));
+  }
 }
 for (const threads of threadCounts) {
   const f = rows.find((r) => r.measure === 'train_step' && r.threads === threads), b = rows.find((r) => r.measure === 'train_step_bf16' && r.threads === threads);
@@ -150,10 +158,10 @@ if (precisionCheck) {
 model.dispose();
 
 const likelihood = [];
+if (process.env.SCOREFLOW_BENCH_LIKELIHOOD !== '0') printLikelihoodHeader();
 for (const threads of list(args['likelihood-threads'] ?? args.threads)) {
   likelihood.push(...(await likelihoodRows(list(args['likelihood-batches']), threads, args['likelihood-repeats'], ref) ?? []));
 }
-if (likelihood.length) printLikelihood(likelihood);
 ref?.close();
 const loadEnd = machine().loadavg;
 console.log(`\nload average (1, 5, 15 min): ${loadStart.map((v) => v.toFixed(2)).join(' ')} at the start, ${loadEnd.map((v) => v.toFixed(2)).join(' ')} at the end` +

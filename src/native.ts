@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DType } from './host-tensor.js';
@@ -253,11 +253,11 @@ export function explainLoadFailure(path: string | undefined, cause: unknown, roo
 
 /**
  * Loads the addon once. Sets the thread defaults first (src/thread-env.ts: libgomp and OpenBLAS read them
- * when libtorch loads; `availableParallelism` honours the affinity mask), then the CPU allocator (src/heap.ts).
+ * when libtorch loads; `availableParallelism` honours the affinity mask; the load picks the wait policy), then the CPU allocator (src/heap.ts).
  */
 export function addon(): Addon {
   if (cached) return cached;
-  Object.assign(process.env, threadEnvDefaults(process.env, availableParallelism()));
+  Object.assign(process.env, threadEnvDefaults(process.env, availableParallelism(), loadavg()[0]!));
   const path = process.env.SCOREFLOW_ADDON ?? ADDON_CANDIDATES.find((p) => existsSync(p));
   if (!path) throw new AddonLoadError(explainLoadFailure(undefined, undefined));
   try {

@@ -117,15 +117,19 @@ export async function likelihoodRows(batches: number[], threads: number, repeats
       referenceMsPerEvaluation: t && pair.medianReference ? (1000 * pair.medianReference) / t.nfe : null,
       maxBpdDiff: t ? Math.max(...o.bpd.map((v, i) => Math.abs(v - t.bpd[i]!))) : null,
     });
+    printLikelihood(rows.slice(-1));
   }
   golden.dispose();
   return rows;
 }
 
-export function printLikelihood(rows: LikelihoodRow[]): void {
+export function printLikelihoodHeader(): void {
   const { eps, tol } = likelihoodTolerances();
   console.log(`\nlikelihood: golden a_ddpmpp (VP, 32x32x3), probability-flow ODE RK45 eps ${eps} rtol=atol ${tol}, fixed Rademacher probe, CPU fp32`);
   console.log('batch threads  scoreflow img/s  ms/eval  NFE   reference img/s  ms/eval  NFE   pair ratio  max|Δbpd|  load');
+}
+
+export function printLikelihood(rows: LikelihoodRow[]): void {
   for (const r of rows) {
     const ref = r.referenceImagesPerSecond === null ? 'n/a (pass --reference PATH)'
       : `${r.referenceImagesPerSecond.toFixed(4).padEnd(17)}${r.referenceMsPerEvaluation!.toFixed(1).padEnd(9)}${String(r.referenceNfe).padEnd(6)}` +

@@ -5,10 +5,10 @@ import { cpus, loadavg } from 'node:os';
 /** The 1-minute load average now. */
 export const load1 = (): number => loadavg()[0]!;
 
-/** Shared libraries with "blas" in their name that this process has mapped (real paths). */
+/** The BLAS libraries (lib*blas*) this process has mapped (real paths). */
 export function mappedBlas(): string[] {
   const maps = readFileSync('/proc/self/maps', 'utf8').split('\n');
-  const libs = new Set(maps.filter((l) => /blas/i.test(l) && l.includes('/')).map((l) => l.slice(l.indexOf('/'))));
+  const libs = new Set(maps.filter((l) => /\/lib[^/]*blas[^/]*$/i.test(l)).map((l) => l.slice(l.indexOf('/'))));
   return [...libs].map((p) => { try { return realpathSync(p); } catch { return p; } }).sort();
 }
 

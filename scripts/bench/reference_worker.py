@@ -24,7 +24,8 @@ state = {}
 
 def mapped_blas():
     with open("/proc/self/maps") as f:
-        libs = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
+        libs = {line.split()[-1] for line in f if "blas" in os.path.basename(line.split()[-1]).lower()
+                and os.path.basename(line.split()[-1]).startswith("lib")}
     return sorted(os.path.realpath(p) for p in libs)
 
 

@@ -1,6 +1,6 @@
 /**
  * node --import ./scripts/register-ts.js scripts/bench/wait-policy.ts [--batches 1,4] [--threads 2] [--rounds 3]
- *   [--settings 'PASSIVE=OMP_WAIT_POLICY=PASSIVE;default=;spin10k=GOMP_SPINCOUNT=10000'] [--train]
+ *   [--settings 'PASSIVE=OMP_WAIT_POLICY=PASSIVE;libgomp-default=GOMP_SPINCOUNT=300000'] [--train]
  * How libgomp's wait policy changes scoreflow's CPU speed (what src/thread-env.ts chooses from): each setting
  * runs in a fresh process (libgomp reads its environment once, when libtorch loads), rounds alternate the
  * settings (S1 S2 S3 S1 S2 S3 ...), and each run reports ms per likelihood evaluation on the golden model
@@ -18,7 +18,7 @@ const args = yargs(hideBin(process.argv))
   .option('threads', { type: 'number', default: 2 })
   .option('rounds', { type: 'number', default: 3 })
   .option('train', { type: 'boolean', default: false })
-  .option('settings', { type: 'string', default: 'PASSIVE=OMP_WAIT_POLICY=PASSIVE;libgomp-default=;spin10k=GOMP_SPINCOUNT=10000;spin100k=GOMP_SPINCOUNT=100000' })
+  .option('settings', { type: 'string', default: 'PASSIVE=OMP_WAIT_POLICY=PASSIVE;libgomp-default=GOMP_SPINCOUNT=300000;spin10k=GOMP_SPINCOUNT=10000' })
   .option('child', { type: 'boolean', default: false, hidden: true })
   .strict().parseSync();
 
@@ -76,6 +76,7 @@ function parent(): void {
       for (const o of JSON.parse(p.stdout.trim().split('\n').pop()!) as ChildOut[]) {
         const k = `${s.name}\t${o.measure}\t${o.batch}`;
         results.set(k, [...(results.get(k) ?? []), o]);
+        console.log(`round ${r + 1} ${s.name}: ${o.measure} batch ${o.batch} ${o.ms.toFixed(1)} ms, ${o.switches} voluntary switches (load ${loads.at(-1)!.toFixed(1)})`);
       }
     }
   }
