@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --reference <score_sde_pytorch checkout>] [--threads N] [--repeats N] [--channels-last]
+ * npm run bench [-- --reference <score_sde_pytorch checkout>] [--threads N] [--repeats N] [--channels-last] [--no-dp]
  * Times the cifar10 DDPM++ model (batch 8, CPU fp32): forward, forward+backward, and a full training step
  * (likelihood weighting + importance sampling), next to the PyTorch reference measured in the same run
  * when a checkout of it is given (the reference has no importance sampling: its step uses likelihood
@@ -31,6 +31,7 @@ const args = yargs(hideBin(process.argv))
   .option('config', { type: 'string', default: 'score_sde_pytorch/vp/cifar10_ddpmpp_continuous' })
   .option('channels-last', { type: 'boolean', default: false, describe: 'also time forward+backward channels-last' })
   .option('bf16', { type: 'boolean', default: true, describe: 'time the bf16 training step (--no-bf16 skips it)' })
+  .option('dp', { type: 'boolean', default: true, describe: 'data-parallel scaling at 1 and 2 processes (--no-dp skips it)' })
   .strict().parseSync();
 
 function median(fn: () => void, repeats: number): number {
@@ -127,3 +128,4 @@ if (precisionCheck) {
 
 runLikelihoodBench({ reference: args.reference, python: args.python, threads: args.threads }); // likelihood section (scripts/bench/likelihood.ts)
 (await import('./bench/gpu.js')).benchGpu({ reference: args.reference, python: args.python }); // GPU rows when CUDA is usable (scripts/bench/gpu.ts)
+if (args.dp) await (await import('./bench/data-parallel.js')).benchDataParallel(); // 1 vs 2 processes (scripts/bench/data-parallel.ts)

@@ -29,6 +29,7 @@ export const COMMANDS: CommandSpec[] = [
     // train checks --workdir itself, so that a missing or empty one is an ERR_ARG (empty would mean the current folder).
     builder: (y) => integerOptions(deviceOption(configOption(y).option('workdir', workdirOption)), {
       steps: { min: 1, describe: 'stop after this many total steps (default: training.n_iters)' },
+      nproc: { min: 1, describe: 'data-parallel: start and supervise this many ranks on this machine (Gloo on CPU, NCCL one GPU per rank; docs/distributed.md)' },
     })
       .option('allow-change', { type: 'string', array: true, describe: 'config fields that may differ from the resume point\'s (e.g. optim.lr); comma-separated or repeated' }),
     load: async () => (await import('./train.js')).run,

@@ -1,0 +1,51 @@
+/**
+ * One rank of a data-parallel job, as `scoreflow train` sees it: when the environment names a job
+ * (src/dist/env.ts) the process joins it — Gloo for a CPU run, NCCL with one GPU per rank (cuda:LOCAL_RANK)
+ * for a CUDA one — and reports its steps to a launcher that started it (src/dist/launch.ts), if any.
+ */
+import { cuda } from '../device.js';
+import type { ResolvedConfig } from '../config/index.js';
+import { DataParallel } from './data-parallel.js';
+import { distEnvFrom, type DistEnv } from './env.js';
+import { ProcessGroup } from './process-group.js';
+import type { RankMessage } from './launch.js';
+
+export interface RankContext {
+  env: DistEnv;
+  dp: DataParallel;
+  /** The device this rank trains on. */
+  device: string;
+  /** Tells the launcher (if ours) how far this rank is: it names stuck ranks when a job fails. */
+  reportStep(step: number): void;
+  /** Calls `fn` when the launcher that started this rank is gone (its IPC channel closed). */
+  onOrphaned(fn: () => void): void;
+  dispose(): void;
+}
+
+/** 'auto' and 'cuda' mean this rank's GPU, cuda:LOCAL_RANK; an explicit device is kept. */
+export function rankDevice(device: string, env: DistEnv): string {
+  if (device === 'cuda' || (device === 'auto' && cuda.isAvailable())) return `cuda:${env.localRank}`;
+  return device === 'auto' ? 'cpu' : device;
+}
+
+/** Joins the job the environment names; undefined when this process runs alone. */
+export async function joinJob(config: ResolvedConfig, processEnv: NodeJS.ProcessEnv = process.env): Promise<RankContext | undefined> {
+  const env = distEnvFrom(processEnv);
+  if (!env) return undefined;
+  const device = rankDevice(config.device, env);
+  // The batch check fails on every rank alike, before anyone waits for the others.
+  DataParallel.checkBatch(config.training.batch_size, env.worldSize);
+  const group = await ProcessGroup.join(env, device.startsWith('cuda') ? 'nccl' : 'gloo');
+  const dp = new DataParallel(group, config.training.batch_size);
+  let lastSent = -1;
+  return {
+    env, dp, device,
+    reportStep: (step) => {
+      if (!process.send || !process.connected || step === lastSent) return;
+      lastSent = step;
+      process.send({ type: 'step', step } satisfies RankMessage);
+    },
+    onOrphaned: (fn) => { if (process.send) process.once('disconnect', fn); },
+    dispose: () => group.dispose(),
+  };
+}
