@@ -38,6 +38,7 @@ export async function joinJob(config: ResolvedConfig, processEnv: NodeJS.Process
   const group = await ProcessGroup.join(env, device.startsWith('cuda') ? 'nccl' : 'gloo');
   const dp = new DataParallel(group, config.training.batch_size);
   let lastSent = -1;
+  let orphaned: (() => void) | undefined;
   return {
     env, dp, device,
     reportStep: (step) => {
@@ -45,7 +46,15 @@ export async function joinJob(config: ResolvedConfig, processEnv: NodeJS.Process
       lastSent = step;
       process.send({ type: 'step', step } satisfies RankMessage);
     },
-    onOrphaned: (fn) => { if (process.send) process.once('disconnect', fn); },
-    dispose: () => group.dispose(),
+    onOrphaned: (fn) => {
+      if (!process.send) return;
+      orphaned = fn;
+      process.once('disconnect', fn);
+      process.channel?.unref(); // listening must not keep a finished rank alive
+    },
+    dispose: () => {
+      if (orphaned) process.off('disconnect', orphaned);
+      group.dispose();
+    },
   };
 }
