@@ -84,6 +84,7 @@ export const COMMANDS: CommandSpec[] = [
       max_batches: { min: 1, describe: 'only the first N batches of each pass (quick estimates)' },
       bound_samples: { min: 1, default: 1000, describe: 'time samples per example for eval.bound' },
       bound_chunk: { min: 1, default: 1, describe: 'bound time samples per network call (memory vs speed)' },
+      nproc: { min: 1, describe: 'data-parallel: start this many ranks on this machine; they share the rounds (docs/distributed.md)' },
     })
       .option('eval_folder', { type: 'string', default: 'eval', describe: 'results folder under the workdir' }),
     load: async () => (await import('./eval.js')).run,

@@ -18,6 +18,7 @@ import { loadEvalModel } from './checkpoint.js';
 import { checkpointFile } from './files.js';
 import { evaluateLikelihood, type LikelihoodEvalOptions, type LikelihoodEvalResult } from './likelihood.js';
 import { evaluateLoss, type LossEvalResult } from './loss.js';
+import type { ProcessGroup } from '../dist/process-group.js';
 
 /** The per-pass options of the likelihood evaluation, plus where results go and which data to use. */
 export interface EvalOptions extends Pick<LikelihoodEvalOptions,
@@ -26,11 +27,13 @@ export interface EvalOptions extends Pick<LikelihoodEvalOptions,
   evalFolder?: string;
   /** Datasets to use instead of the configured ones (tests). */
   datasets?: { train?: ImageDataset; test?: ImageDataset };
+  /** Data-parallel job (src/dist): the ranks share the work; only rank 0 writes. */
+  group?: ProcessGroup;
 }
 
 export interface CheckpointEvalResult { ckpt: number; step: number; loss?: LossEvalResult; likelihood?: LikelihoodEvalResult }
 
-export function runEvaluation(config: ResolvedConfig, workdir: string, opts: EvalOptions = {}): CheckpointEvalResult[] {
+export async function runEvaluation(config: ResolvedConfig, workdir: string, opts: EvalOptions = {}): Promise<CheckpointEvalResult[]> {
   const e = config.eval;
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
   if (e.end_ckpt < e.begin_ckpt) throw new ScoreflowError('ERR_CONFIG', `eval.end_ckpt (${e.end_ckpt}) is before eval.begin_ckpt (${e.begin_ckpt})`);
@@ -42,7 +45,8 @@ export function runEvaluation(config: ResolvedConfig, workdir: string, opts: Eva
   if (!e.enable_bpd && !e.enable_loss) log('scoreflow eval: nothing to do (eval.enable_bpd and eval.enable_loss are both false)');
   if (e.bound && !e.enable_bpd) log('scoreflow eval: eval.bound needs eval.enable_bpd=true (the bound replaces the ODE bits/dim)');
   const evalDir = join(workdir, opts.evalFolder ?? 'eval');
-  mkdirSync(evalDir, { recursive: true });
+  const group = opts.group;
+  if (!group || group.rank === 0) mkdirSync(evalDir, { recursive: true });
   const device = resolveDevice(config.device);
   const sde = sdeFromConfig(config);
   const out: CheckpointEvalResult[] = [];
@@ -51,16 +55,16 @@ export function runEvaluation(config: ResolvedConfig, workdir: string, opts: Eva
     try {
       const res: CheckpointEvalResult = { ckpt, step };
       if (e.enable_loss) {
-        res.loss = evaluateLoss(config, sde, model, { ckpt, evalDir, device, dataset: opts.datasets?.test, maxBatches: opts.maxBatches, progressStream: opts.progressStream });
+        res.loss = await evaluateLoss(config, sde, model, { ckpt, evalDir, device, dataset: opts.datasets?.test, maxBatches: opts.maxBatches, progressStream: opts.progressStream, group });
         log(`ckpt ${ckpt} (step ${step}): eval loss ${res.loss.meanLoss.toExponential(5)} over ${res.loss.allLosses.length} batches → ${res.loss.path}`);
       }
       if (e.enable_bpd) {
         const scoreFn = getScoreFn(sde, model, { continuous: config.training.continuous, train: false });
         const kind = e.bound ? 'bound' : 'bpd';
-        res.likelihood = evaluateLikelihood(config, sde, scoreFn, {
+        res.likelihood = await evaluateLikelihood(config, sde, scoreFn, {
           kind, ckpt, evalDir, device, dataset: e.bpd_dataset === 'train' ? opts.datasets?.train : opts.datasets?.test,
           maxBatches: opts.maxBatches, boundSamples: opts.boundSamples, boundChunk: opts.boundChunk,
-          progressStream: opts.progressStream, progressIntervalMs: opts.progressIntervalMs, log,
+          progressStream: opts.progressStream, progressIntervalMs: opts.progressIntervalMs, log, group,
         });
         const s = res.likelihood.summary;
         log(`ckpt ${ckpt} (step ${step}): ${e.bpd_dataset} ${kind} ${s.mean.toFixed(5)} bits/dim, 95% CI [${s.ci95[0].toFixed(5)}, ${s.ci95[1].toFixed(5)}] ` +
