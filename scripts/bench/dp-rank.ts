@@ -1,7 +1,8 @@
 // One rank of the data-parallel bench (scripts/bench/data-parallel.ts starts 1 or 2 of them with launch()):
 //   dp-rank.ts <config> <globalBatch> <warmSteps> <timedSteps>
 // Trains on synthetic images of the config's shape (the whole trainer step: data, loss, backward, gradient
-// sync, Adam, EMA) and prints, on rank 0, one JSON line {steps, seconds} of the timed steps.
+// sync, Adam, EMA) and prints, on rank 0, one JSON line {steps, seconds} of the timed steps; in a job also the
+// median time of an allreduce of parameter-sized buffers (allreduceMs, bytes).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,24 @@ import { loadConfig } from '../../src/config/index.js';
 import { ChunkedImageDataset } from '../../src/data/index.js';
 import { joinJob } from '../../src/dist/worker.js';
 import { Trainer } from '../../src/train/trainer.js';
+import type { ProcessGroup } from '../../src/dist/process-group.js';
+import type { Tensor } from '../../src/tensor.js';
+
+/** Median of 5 allreduces (after one) of buffers shaped like the parameters: what a gradient sync costs. */
+async function allreduceMs(group: ProcessGroup, params: Tensor[]): Promise<{ allreduceMs: number; bytes: number }> {
+  const bufs = params.map((p) => p.detach().clone());
+  const ms: number[] = [];
+  try {
+    for (let i = 0; i < 6; i++) {
+      const a = performance.now();
+      await group.allreduce(bufs, { average: true });
+      ms.push(performance.now() - a);
+    }
+  } finally {
+    for (const b of bufs) b.dispose();
+  }
+  return { allreduceMs: ms.slice(1).sort((x, y) => x - y)[2]!, bytes: params.reduce((n, p) => n + 4 * p.numel, 0) };
+}
 
 const [name, batch, warm, timed] = process.argv.slice(2);
 const W = Number(warm), T = Number(timed);
@@ -37,7 +56,8 @@ t.logger = {
 try {
   await t.syncState();
   await t.run();
-  if (job?.dp.isWriter ?? true) console.log(JSON.stringify({ steps: T, seconds: (t1 - t0) / 1000 }));
+  const comm = job ? await allreduceMs(job.group, t.state.model.parameters()) : undefined;
+  if (job?.dp.isWriter ?? true) console.log(JSON.stringify({ steps: T, seconds: (t1 - t0) / 1000, ...comm }));
 } finally {
   t.dispose();
   job?.dispose();

@@ -17,7 +17,7 @@ export async function run(args: Record<string, unknown>, overrides: string[]): P
   for (let c = begin; c <= end; c++) checkInputFile(checkpointFile(workdir, c), snapshot);
   if (typeof args.nproc === 'number' && args.nproc > 1) {
     // The ranks are this command again, less --nproc, with the torchrun environment (src/dist/launch.ts).
-    process.exitCode = await launch({ nproc: args.nproc, args: withoutOption(process.argv.slice(2), 'nproc') });
+    process.exitCode = await launch({ nproc: args.nproc, args: withoutOption(process.argv.slice(2), 'nproc'), label: 'scoreflow eval' });
     return;
   }
   const { runEvaluation } = await import('../eval/index.js'); // libtorch: only once the inputs are known to be there

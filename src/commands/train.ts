@@ -39,7 +39,7 @@ export async function run(args: Record<string, unknown>, overrides: string[]): P
   const workdir = workdirArg(args.workdir);
   if (typeof args.nproc === 'number' && args.nproc > 1) {
     // The ranks are this command again, less --nproc, with the torchrun environment (src/dist/launch.ts).
-    process.exitCode = await launch({ nproc: args.nproc, args: withoutOption(process.argv.slice(2), 'nproc') });
+    process.exitCode = await launch({ nproc: args.nproc, args: withoutOption(process.argv.slice(2), 'nproc'), label: 'scoreflow train' });
     return;
   }
   const stopAtStep = typeof args.steps === 'number' ? args.steps : undefined; // checked on parsing (integerOptions)

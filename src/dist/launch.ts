@@ -29,6 +29,8 @@ export interface LaunchOptions {
   err?: (line: string) => void;
   /** Environment of the ranks (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** How the launcher names itself in its messages (default 'scoreflow'). */
+  label?: string;
   /** The script each rank runs, and node's options for it (default: this process's own). */
   script?: string;
   execArgv?: string[];
@@ -84,6 +86,7 @@ export async function launch(opts: LaunchOptions): Promise<number> {
   const out = opts.out ?? ((l: string) => process.stdout.write(l));
   const err = opts.err ?? ((l: string) => process.stderr.write(l));
   const baseEnv = opts.env ?? process.env;
+  const label = opts.label ?? 'scoreflow';
   const port = await freePort();
   // torchrun's default: one intra-op thread per rank unless told; here the cores are shared out.
   const threads = baseEnv.OMP_NUM_THREADS ?? String(Math.max(1, Math.floor(availableParallelism() / nproc)));
@@ -128,7 +131,9 @@ export async function launch(opts: LaunchOptions): Promise<number> {
       child.on('error', (e) => { startError ??= `rank ${rank} could not be started: ${e.message}`; stopAll('SIGTERM'); });
       child.on('exit', (code, signal) => {
         r.exit = { code, signal };
-        const bad = signal !== null || (code !== 0 && !(signalled && code === 128 + constants.signals[signalled]));
+        // After a signal was passed on, ending by it (or by its exit code, after a clean stop) is no failure.
+        const byOurSignal = signalled !== undefined && (signal === signalled || code === 128 + constants.signals[signalled]);
+        const bad = (signal !== null || code !== 0) && !byOurSignal;
         if (bad && !failed) {
           failed = r;
           stopAll('SIGTERM');
@@ -164,12 +169,12 @@ export async function launch(opts: LaunchOptions): Promise<number> {
       return;
     }
     signalled = signal;
-    err(`scoreflow train: ${signal}: stopping all ${nproc} ranks after the current step (rank 0 saves the resume point); again to kill them\n`);
+    err(`${label}: ${signal}: passed on to all ${nproc} ranks (training stops them after the same step; rank 0 saves the resume point); again to kill them\n`);
     for (const r of ranks) if (!r.exit) r.child.kill(signal);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  err(`scoreflow train: started ${nproc} ranks on 127.0.0.1:${port} (pids ${ranks.map((r) => r.child.pid).join(', ')}), ${threads} thread(s) each\n`);
+  err(`${label}: started ${nproc} ranks on 127.0.0.1:${port} (pids ${ranks.map((r) => r.child.pid).join(', ')}), ${threads} thread(s) each\n`);
   try {
     await finished;
   } finally {

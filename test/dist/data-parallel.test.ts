@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { distBackends } from '../../src/dist/process-group.js';
 import type { HostTensor } from '../../src/host-tensor.js';
 import { fakeData, TINY } from '../train/tiny-trainer.js';
+import { DP_TINY } from './dp-fixture.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const META = (w: string) => join(w, 'checkpoints-meta', 'checkpoint.pth');
@@ -26,16 +27,27 @@ async function twoRanks(workdir: string, steps: number, env: NodeJS.ProcessEnv =
   return { code, out: out.join(''), err: err.join('') };
 }
 
-/** The same job in this process, alone (resuming from `workdir` when it holds a resume point). */
-async function oneProcess(workdir: string, steps: number): Promise<void> {
-  const t = new Trainer(loadConfig('fmnist_small', [...TINY, 'training.batch_size=8']), workdir,
-    { datasets: { train: fakeData(64, 1), test: fakeData(16, 2) }, stopAtStep: steps });
+/** The same job in this process, alone (resuming from `workdir` when it holds a resume point); its eval losses. */
+async function oneProcess(workdir: string, steps: number): Promise<Map<number, number>> {
+  const evalLoss = new Map<number, number>();
+  const t = new Trainer(loadConfig('fmnist_small', [...TINY, ...DP_TINY]), workdir, {
+    datasets: { train: fakeData(64, 1), test: fakeData(16, 2) }, stopAtStep: steps,
+    logger: { log: (step, s) => { if ('eval_loss' in s) evalLoss.set(step, s.eval_loss!); } },
+  });
   try {
     t.resume();
     await t.run();
   } finally {
     t.dispose();
   }
+  return evalLoss;
+}
+
+/** The eval losses rank 0 printed equal one process's up to float32 rounding (mean of 2 shard means vs one mean). */
+function expectEvalLosses(out: string, expected: Map<number, number>): void {
+  const got = out.trim().split('\n').filter((l) => l.startsWith('{"step"')).map((l) => JSON.parse(l) as { step: number; eval_loss: number });
+  expect(got.length).toBeGreaterThan(0);
+  for (const { step, eval_loss } of got) expect(Math.abs(eval_loss - expected.get(step)!) / expected.get(step)!).toBeLessThan(1e-5);
 }
 
 function maxAbsDiff(a: HostTensor[], b: HostTensor[]): number {
@@ -80,15 +92,16 @@ function expectRanksAgree(out: string): void {
 describe.skipIf(!distBackends().gloo)('data-parallel training, 2 Gloo processes', () => {
   it('2 ranks equal one process on the same global batch, resume each other\'s checkpoints, and write one layout', async () => {
     const ref = mkdtempSync(join(tmpdir(), 'sf-dpref-'));
-    await oneProcess(ref, 2);
+    const evalLoss = await oneProcess(ref, 2);
     const ref2 = readCheckpoint(META(ref));
-    await oneProcess(ref, 4);
+    for (const [k, v] of await oneProcess(ref, 4)) evalLoss.set(k, v);
     const ref4 = readCheckpoint(META(ref));
     // 2 ranks from scratch to step 2 (= one process's step 2), then one process on to step 4.
     const twoThenOne = mkdtempSync(join(tmpdir(), 'sf-dp21-'));
     const a = await twoRanks(twoThenOne, 2);
     expect(a.code, a.err).toBe(0);
     expectRanksAgree(a.out);
+    expectEvalLosses(a.out, evalLoss);
     expectSameState(ref2, readCheckpoint(META(twoThenOne)));
     await oneProcess(twoThenOne, 4);
     expectSameState(ref4, readCheckpoint(META(twoThenOne)));
@@ -98,6 +111,7 @@ describe.skipIf(!distBackends().gloo)('data-parallel training, 2 Gloo processes'
     const b = await twoRanks(oneThenTwo, 4);
     expect(b.code, b.err).toBe(0);
     expectRanksAgree(b.out);
+    expectEvalLosses(b.out, evalLoss);
     expectSameState(ref4, readCheckpoint(META(oneThenTwo)));
   }, 180_000);
 

@@ -31,7 +31,7 @@ describe.skipIf(!existsSync(FASHION_MNIST_DEFAULT_ROOT) || !distBackends().gloo)
     expect(await done, err).toBe(130);
     expect(err).toMatch(/started 2 ranks on 127\.0\.0\.1:\d+ \(pids \d+, \d+\), 1 thread\(s\) each/);
     expect(err).toContain('rank 0 of 2 (4 of each batch of 8 per rank)');
-    expect(err).toContain('SIGINT: stopping all 2 ranks after the current step');
+    expect(err).toContain('scoreflow train: SIGINT: passed on to all 2 ranks (training stops them after the same step; rank 0 saves the resume point)');
     const stopped = /stopped by SIGINT \(resume point saved; re-run the same command to resume\) at step (\d+)/.exec(err);
     expect(stopped, err).not.toBeNull();
     expect(readCheckpoint(meta).checkpoint.step).toBe(Number(stopped![1]));
