@@ -83,7 +83,7 @@ function expectSameState(a: LoadedCheckpoint, b: LoadedCheckpoint): void {
 
 /** Both ranks printed their digest (rank 1's lines come prefixed) and the digests are equal. */
 function expectRanksAgree(out: string): void {
-  const d = out.trim().split('\n').map((l) => l.replace(/^\[rank \d+\] /, '')).filter((l) => l.startsWith('{'))
+  const d = out.trim().split('\n').map((l) => l.replace(/^\[rank \d+\] /, '')).filter((l) => l.startsWith('{"rank"'))
     .map((l) => JSON.parse(l) as { rank: number; digest: number });
   expect(d.map((x) => x.rank).sort()).toEqual([0, 1]);
   expect(d[0]!.digest).toBe(d[1]!.digest); // bit-identical ranks: the same averaged gradients, the same update
