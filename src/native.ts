@@ -5,10 +5,11 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DType } from './host-tensor.js';
 import { chooseCpuAllocator } from './heap.js';
+import { threadEnvDefaults } from './thread-env.js';
 
 export type Device = string; // 'cpu' | 'cuda' | `cuda:${number}`
 export type TypedArray =
@@ -216,7 +217,10 @@ export interface Addon {
 export interface CudaMemoryStats { allocated: number; reserved: number; peakAllocated: number; peakReserved: number }
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-/** Where the two build systems put the addon (cmake-js is primary, node-gyp the fallback). */
+/**
+ * Where the two build systems put the addon: cmake-js (primary: the package's install step and
+ * `npm run build:native`, scripts/install.mjs) and node-gyp (the fallback, `npm run build:native:gyp`).
+ */
 export const ADDON_CANDIDATES = [
   join(ROOT, 'build-cmake', 'Release', 'scoreflow.node'),
   join(ROOT, 'build', 'Release', 'scoreflow.node'),
@@ -228,43 +232,53 @@ export class AddonLoadError extends Error {
   readonly code = 'ERR_ADDON_LOAD';
 }
 
-/** Explains a failed load in terms a user can act on instead of a bare dlopen message. */
-export function explainLoadFailure(path: string | undefined, cause: unknown): string {
+/** A package in a user's node_modules is rebuilt by npm; a clone has its own script (and scripts/setup). */
+const inNodeModules = (root: string): boolean => root.split(sep).includes('node_modules');
+
+/**
+ * Explains a failed load in terms a user can act on instead of a bare dlopen message. `root` is the
+ * package folder (a clone, or node_modules/scoreflow in a user's project): the fixes differ.
+ */
+export function explainLoadFailure(path: string | undefined, cause: unknown, root: string = ROOT): string {
   const msg = cause instanceof Error ? cause.message : String(cause);
+  const rebuild = inNodeModules(root) ? '`npm rebuild scoreflow`' : '`npm run build:native`';
   const lines = ['scoreflow: the native addon could not be loaded.'];
   if (!path) {
     lines.push(`No build found (looked for ${ADDON_CANDIDATES.join(', ')}).`,
-      'Fix: run `bash scripts/setup` (installs libtorch from apt if missing, then builds), or `npm run build:native`.');
+      inNodeModules(root)
+        ? 'The package\'s install step builds it unless SCOREFLOW_SKIP_BUILD=1 was set (its log: ' +
+          `${join(root, 'build-cmake', 'install.log')}). Fix: run \`npm rebuild scoreflow\` in your project (it names ` +
+          'what is missing, e.g. `sudo apt-get install --no-install-recommends libtorch-dev`), or set ' +
+          'SCOREFLOW_ADDON=/path/to/scoreflow.node.'
+        : 'Fix: run `bash scripts/setup` (installs libtorch from apt if missing, then builds), or `npm run build:native`.');
+  } else if (path === process.env.SCOREFLOW_ADDON && !existsSync(path)) {
+    lines.push(`SCOREFLOW_ADDON=${path}: no such file.`,
+      `Fix: point SCOREFLOW_ADDON at a built scoreflow.node, or unset it to use ${ADDON_CANDIDATES[0]} (${rebuild} builds it).`);
   } else if (/libtorch|libc10|libtorch_cpu/.test(msg) && /cannot open shared object/.test(msg)) {
     lines.push(`libtorch's shared libraries are missing at run time (${msg}).`,
       'Fix: install Debian\'s libtorch-dev (`sudo apt-get install --no-install-recommends libtorch-dev`), or add the ' +
-      'lib/ folder of the libtorch you built against to LD_LIBRARY_PATH.');
+      `lib/ folder of the libtorch you built against to LD_LIBRARY_PATH, or rebuild against the one you have: ${rebuild}.`);
   } else if (/cuda|cudnn|cublas|nvrtc/i.test(msg) && /cannot open shared object/.test(msg)) {
     lines.push(`CUDA libraries are missing (${msg}).`,
       'Fix: run on a machine with the NVIDIA driver and the CUDA runtime that your libtorch was built for, or rebuild ' +
-      'against a CPU libtorch (LIBTORCH_DIR or Debian libtorch-dev) with `npm run build:native`.');
+      `a CPU-only addon: \`SCOREFLOW_CUDA=0 ${rebuild.slice(1)} (or LIBTORCH_DIR=<a CPU libtorch>).`);
   } else if (/undefined symbol/.test(msg)) {
     lines.push(`Symbol mismatch (${msg}).`,
       'The addon was built against a different libtorch (or C++ ABI) than the one found at run time. Fix: rebuild with ' +
-      '`npm run build:native` in this environment.');
+      `${rebuild} in this environment.`);
   } else {
-    lines.push(`Loading ${path} failed: ${msg}`, 'Fix: rebuild with `npm run build:native`.');
+    lines.push(`Loading ${path} failed: ${msg}`, `Fix: rebuild with ${rebuild}.`);
   }
   return lines.join('\n');
 }
 
 /**
- * Loads the addon once. Sets thread defaults first, then the CPU allocator (src/heap.ts). libgomp reads
- * OMP_NUM_THREADS when libtorch loads; without it this libtorch build starts one intra-op thread on a
- * 2-vCPU machine (it counts physical cores), so the default is every core this process may run on
- * (`availableParallelism` honours the affinity mask). OpenBLAS gets one thread: it runs inside libtorch's
- * already-parallel ops, and its own pool on top would oversubscribe.
+ * Loads the addon once. Sets the thread defaults first (src/thread-env.ts: libgomp and OpenBLAS read them
+ * when libtorch loads; `availableParallelism` honours the affinity mask), then the CPU allocator (src/heap.ts).
  */
 export function addon(): Addon {
   if (cached) return cached;
-  process.env.OMP_NUM_THREADS ??= String(availableParallelism());
-  process.env.OPENBLAS_NUM_THREADS ??= '1';
-  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  Object.assign(process.env, threadEnvDefaults(process.env, availableParallelism()));
   const path = process.env.SCOREFLOW_ADDON ?? ADDON_CANDIDATES.find((p) => existsSync(p));
   if (!path) throw new AddonLoadError(explainLoadFailure(undefined, undefined));
   try {

@@ -1,71 +1,136 @@
 /**
  * Likelihood section of `npm run bench`: bits/dim of the probability-flow ODE (RK45, float64 state, fixed
- * Rademacher probe) for the four images of test/data/eval/reference_inputs.npz on the golden DDPM++ model
- * (test/data/reference/a_ddpmpp.pth, VP continuous), CPU fp32: images/s and NFE per image, next to
- * score_sde_pytorch's likelihood.py on the same inputs when a checkout is given (scripts/bench/reference_likelihood.py).
+ * Rademacher probe) on the golden DDPM++ model (test/data/reference/a_ddpmpp.pth, VP continuous), CPU fp32,
+ * for the images of test/data/eval/reference_inputs.npz tiled to each batch size: images/s, ms per function
+ * evaluation and NFE, alternated with score_sde_pytorch's likelihood.py on the same inputs and probe
+ * (scripts/bench/reference_worker.py) when a checkout is given.
  * Environment: SCOREFLOW_BENCH_LIKELIHOOD=0 skips it; SCOREFLOW_BENCH_LIKELIHOOD_EPS / _TOL change eps and
- * rtol = atol (default 1e-5 both, the references' defaults: ~1270 NFE; the reference then needs ~12 min on 2 cores).
+ * rtol = atol (default eps 1e-5, tolerance 1e-3: ~100 NFE, so that pairs fit in minutes; 1e-5, the references'
+ * eval default, needs ~1270 NFE).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readNpzFile } from '../../src/formats/npz.js';
 import { loadTorchFile, asStateDict } from '../../src/formats/torch-load.js';
 import { configFromObject } from '../../src/config/index.js';
 import { ScoreModel } from '../../src/model/score-model.js';
 import { sdeFromConfig, getScoreFn } from '../../src/sde/index.js';
-import { odeLikelihood, registerProbe } from '../../src/likelihood/index.js';
-import { fromHost } from '../../src/tensor.js';
+import { odeLikelihood, registerProbe, augmentedRhs, probabilityFlowDrift, drawProbe } from '../../src/likelihood/index.js';
+import { cat, fromHost, zeros } from '../../src/tensor.js';
+import { noGrad } from '../../src/autograd.js';
 import { tidy } from '../../src/scope.js';
 import { generator } from '../../src/random.js';
+import { setNumThreads } from '../../src/device.js';
+import { alternate, median, type PairRow } from './alternate.js';
+import type { ReferenceWorker } from './reference-client.js';
 
-export interface LikelihoodBenchArgs { reference?: string; python: string; threads: number; fixtures?: string }
+export interface LikelihoodRun { seconds: number; nfe: number; bpd: number[] }
+export interface LikelihoodRow extends PairRow {
+  nfe: number;
+  referenceNfe: number | null;
+  imagesPerSecond: number;
+  referenceImagesPerSecond: number | null;
+  msPerEvaluation: number;
+  referenceMsPerEvaluation: number | null;
+  /** Largest |bits/dim difference| between the two sides over the batch. */
+  maxBpdDiff: number | null;
+  bpd: number[];
+}
 
-export function runLikelihoodBench(args: LikelihoodBenchArgs): void {
-  if (process.env.SCOREFLOW_BENCH_LIKELIHOOD === '0') return;
-  const fix = args.fixtures ?? new URL('../../test/data/reference/', import.meta.url).pathname;
-  const inputsPath = new URL('../../test/data/eval/reference_inputs.npz', import.meta.url).pathname;
-  if (!existsSync(fix + 'a_ddpmpp.pth')) { console.log(`\nlikelihood: skipped (no golden model at ${fix}a_ddpmpp.pth)`); return; }
-  const eps = Number(process.env.SCOREFLOW_BENCH_LIKELIHOOD_EPS ?? 1e-5);
-  const tol = Number(process.env.SCOREFLOW_BENCH_LIKELIHOOD_TOL ?? 1e-5);
-  const meta = JSON.parse(readFileSync(fix + 'a_ddpmpp.json', 'utf8'));
+const FIXTURES = new URL('../../test/data/reference/', import.meta.url).pathname;
+const INPUTS = new URL('../../test/data/eval/reference_inputs.npz', import.meta.url).pathname;
+
+export const likelihoodTolerances = () => ({
+  eps: Number(process.env.SCOREFLOW_BENCH_LIKELIHOOD_EPS ?? 1e-5),
+  tol: Number(process.env.SCOREFLOW_BENCH_LIKELIHOOD_TOL ?? 1e-3),
+});
+
+/** The golden model and inputs, and a solve at any batch size (the images and probe tiled). */
+export interface GoldenLikelihood {
+  run: (batch: number) => LikelihoodRun;
+  /** One evaluation of the solve's right-hand side at the data (t = 0.5), outside any solver. */
+  rhsAlone: (batch: number) => () => void;
+  meta: { config: object };
+  dispose: () => void;
+}
+
+export function goldenLikelihood(): GoldenLikelihood | null {
+  if (!existsSync(FIXTURES + 'a_ddpmpp.pth')) return null;
+  const { eps, tol } = likelihoodTolerances();
+  const meta = JSON.parse(readFileSync(FIXTURES + 'a_ddpmpp.json', 'utf8'));
   const config = configFromObject({ model: meta.config.model, data: meta.config.data, training: { sde: 'vpsde', continuous: true } });
   const model = new ScoreModel(config, { seed: 0 });
-  model.loadStateDict(asStateDict(loadTorchFile(fix + 'a_ddpmpp.pth')));
+  model.loadStateDict(asStateDict(loadTorchFile(FIXTURES + 'a_ddpmpp.pth')));
   model.eval();
-  const io = readNpzFile(inputsPath);
+  const io = readNpzFile(INPUTS);
   const images = io.get('images')!, probe = io.get('probe')!;
-  const B = images.shape[0]!;
-  registerProbe('bench-fixed', () => fromHost({ dtype: 'float32', shape: probe.shape, data: Float32Array.from(probe.data as Int8Array) }));
-  const u8 = images.data as Uint8Array;
-  const data = new Float32Array(u8.length);
-  for (let i = 0; i < u8.length; i++) data[i] = ((u8[i]! + 0.5) / 256) * 2 - 1;
-  const t0 = performance.now();
-  const ours = tidy(() => {
-    const sde = sdeFromConfig(config);
-    const r = odeLikelihood(getScoreFn(sde, model, { continuous: true }), sde, fromHost({ dtype: 'float32', shape: images.shape, data }), {
-      eps, rtol: tol, atol: tol, hutchinson: 'bench-fixed', generator: generator(0), offset: 'centered',
+  const n0 = images.shape[0]!, per = images.data.length / n0;
+  const tile = (src: ArrayLike<number>, batch: number, f: (v: number) => number): Float32Array => {
+    const out = new Float32Array(batch * per);
+    for (let i = 0; i < out.length; i++) out[i] = f(src[i % (n0 * per)]!);
+    return out;
+  };
+  registerProbe('bench-fixed', (shape) => fromHost({
+    dtype: 'float32', shape, data: tile(probe.data as Int8Array, shape[0]!, (v) => v),
+  }));
+  const run = (batch: number): LikelihoodRun => {
+    const x = tile(images.data as Uint8Array, batch, (v) => ((v + 0.5) / 256) * 2 - 1);
+    const t0 = performance.now();
+    const r = tidy(() => {
+      const sde = sdeFromConfig(config);
+      const res = odeLikelihood(getScoreFn(sde, model, { continuous: true }), sde, fromHost({ dtype: 'float32', shape: [batch, ...images.shape.slice(1)], data: x }), {
+        eps, rtol: tol, atol: tol, hutchinson: 'bench-fixed', generator: generator(0), offset: 'centered',
+      });
+      return { nfe: res.nfe, bpd: Array.from(res.bpd.toArray() as Float64Array) };
     });
-    return { nfe: r.nfe, bpd: Array.from(r.bpd.toArray() as Float64Array) };
-  });
-  const seconds = (performance.now() - t0) / 1000;
-  model.dispose();
+    return { seconds: (performance.now() - t0) / 1000, ...r };
+  };
+  const rhsAlone = (batch: number) => {
+    const sde = sdeFromConfig(config);
+    const shape = [batch, ...images.shape.slice(1)];
+    const probeT = drawProbe('bench-fixed', shape, { dtype: 'float32', device: 'cpu', generator: generator(0) }).keep();
+    const rhs = augmentedRhs(probabilityFlowDrift(sde, getScoreFn(sde, model, { continuous: true })), shape, probeT, 'float32', 'float64', 'cpu');
+    const state = cat([fromHost({ dtype: 'float32', shape: [batch * per], data: tile(images.data as Uint8Array, batch, (v) => ((v + 0.5) / 256) * 2 - 1) }),
+      zeros([batch])]).to('float64').keep();
+    return () => tidy(() => noGrad(() => { rhs(0.5, state); }));
+  };
+  return { run, rhsAlone, meta, dispose: () => model.dispose() };
+}
 
-  let ref: { seconds: number; nfe: number; bpd: number[] } | undefined;
-  if (args.reference) {
-    const job = { reference: args.reference, threads: args.threads, config: meta.config, weights: fix + 'a_ddpmpp.pth', inputs: inputsPath, eps, tol };
-    // src/native.ts sets OPENBLAS_NUM_THREADS=1 in this process; the reference's BLAS gets the same thread count as
-    // its torch (this also changes its float rounding, and for this untrained model its bits/dim by up to ~0.02).
-    const env = { ...process.env, OPENBLAS_NUM_THREADS: String(args.threads) };
-    const r = spawnSync(args.python, [new URL('./reference_likelihood.py', import.meta.url).pathname], { input: JSON.stringify(job), encoding: 'utf8', maxBuffer: 1 << 24, env });
-    if (r.status !== 0) throw new Error(`reference likelihood run failed:\n${r.stderr}`);
-    ref = JSON.parse(r.stdout.trim().split('\n').pop()!);
+/** Alternated likelihood pairs at each batch size (threads as given). */
+export async function likelihoodRows(batches: number[], threads: number, repeats: number, ref?: ReferenceWorker): Promise<LikelihoodRow[] | null> {
+  if (process.env.SCOREFLOW_BENCH_LIKELIHOOD === '0') return null;
+  const golden = goldenLikelihood();
+  if (!golden) { console.log(`\nlikelihood: skipped (no golden model at ${FIXTURES}a_ddpmpp.pth)`); return null; }
+  const { eps, tol } = likelihoodTolerances();
+  if (ref) await ref.call('likelihood_setup', { config: golden.meta.config, weights: FIXTURES + 'a_ddpmpp.pth', inputs: INPUTS, eps, tol });
+  const rows: LikelihoodRow[] = [];
+  for (const B of batches) {
+    setNumThreads(threads);
+    let ours: LikelihoodRun | undefined, theirs: LikelihoodRun | undefined;
+    const pair = await alternate('likelihood', threads, B, repeats, () => { ours = golden.run(B); return ours.seconds; },
+      ref && (async () => { theirs = await ref.call<LikelihoodRun>('likelihood', { batch: B, threads }); return theirs.seconds; }));
+    const o = ours!, t = theirs;
+    rows.push({
+      ...pair, nfe: o.nfe, referenceNfe: t?.nfe ?? null, bpd: o.bpd,
+      imagesPerSecond: B / pair.medianScoreflow, referenceImagesPerSecond: pair.medianReference ? B / pair.medianReference : null,
+      msPerEvaluation: (1000 * pair.medianScoreflow) / o.nfe,
+      referenceMsPerEvaluation: t && pair.medianReference ? (1000 * pair.medianReference) / t.nfe : null,
+      maxBpdDiff: t ? Math.max(...o.bpd.map((v, i) => Math.abs(v - t.bpd[i]!))) : null,
+    });
   }
-  const fmt = (b: number[]) => b.map((v) => v.toFixed(5)).join(' ');
-  console.log(`\nlikelihood: golden a_ddpmpp (VP, 32x32x3), ${B} images, probability-flow ODE RK45 eps ${eps} rtol=atol ${tol}, fixed Rademacher probe, CPU fp32, ${args.threads} threads`);
-  console.log('measure              scoreflow     reference     ratio (reference / scoreflow time)');
-  console.log('images/s'.padEnd(21) + (B / seconds).toFixed(4).padEnd(14) + (ref ? (B / ref.seconds).toFixed(4).padEnd(14) + `${(ref.seconds / seconds).toFixed(2)}x` : 'n/a (pass --reference PATH)'));
-  console.log('NFE/image'.padEnd(21) + String(ours.nfe).padEnd(14) + (ref ? String(ref.nfe) : 'n/a') + '   (one batched solve: every evaluation covers all images)');
-  console.log('seconds'.padEnd(21) + seconds.toFixed(1).padEnd(14) + (ref ? ref.seconds.toFixed(1) : 'n/a'));
-  console.log(`bits/dim scoreflow  ${fmt(ours.bpd)}`);
-  if (ref) console.log(`bits/dim reference  ${fmt(ref.bpd)}   (max |diff| ${Math.max(...ours.bpd.map((v, i) => Math.abs(v - ref!.bpd[i]!))).toExponential(2)})`);
+  golden.dispose();
+  return rows;
+}
+
+export function printLikelihood(rows: LikelihoodRow[]): void {
+  const { eps, tol } = likelihoodTolerances();
+  console.log(`\nlikelihood: golden a_ddpmpp (VP, 32x32x3), probability-flow ODE RK45 eps ${eps} rtol=atol ${tol}, fixed Rademacher probe, CPU fp32`);
+  console.log('batch threads  scoreflow img/s  ms/eval  NFE   reference img/s  ms/eval  NFE   pair ratio  max|Δbpd|  load');
+  for (const r of rows) {
+    const ref = r.referenceImagesPerSecond === null ? 'n/a (pass --reference PATH)'
+      : `${r.referenceImagesPerSecond.toFixed(4).padEnd(17)}${r.referenceMsPerEvaluation!.toFixed(1).padEnd(9)}${String(r.referenceNfe).padEnd(6)}` +
+        `${r.pairRatio!.toFixed(2)}x`.padEnd(12) + r.maxBpdDiff!.toExponential(2).padEnd(11);
+    console.log(`${String(r.batch).padEnd(6)}${String(r.threads).padEnd(9)}${r.imagesPerSecond.toFixed(4).padEnd(17)}${r.msPerEvaluation.toFixed(1).padEnd(9)}` +
+      `${String(r.nfe).padEnd(6)}${ref}${median(r.load).toFixed(1)}`);
+  }
 }

@@ -1,4 +1,4 @@
-# What both reference timers need before importing a score_sde_pytorch checkout (the user's; never vendored
+# What the reference timers need before importing a score_sde_pytorch checkout (the user's; never vendored
 # here): the checkout on sys.path, the thread count, a stand-in for its CUDA-only `op` package, and an
 # ml_collections-like view of our JSON config.
 import sys, types

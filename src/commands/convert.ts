@@ -1,26 +1,47 @@
 /** `scoreflow convert <in> <out>`: any supported checkpoint → our state dict (.pth) or .safetensors. */
+import { basename, isAbsolute } from 'node:path';
 import { ScoreflowError } from '../errors.js';
 import { readInputFile } from '../formats/input-file.js';
 import { detectFormat } from '../formats/registry.js';
 import { saveTorch, stateDict } from '../formats/torch-save.js';
 import { writeSafetensors } from '../formats/safetensors.js';
 import { writeFileAtomic } from '../train/atomic.js';
-import { modelKeysOf, weightsFrom, type WeightChoice } from './weights.js';
+import { VERSION } from '../version.js';
+import { modelKeysOf, weightsFrom, type WeightChoice, type Weights } from './weights.js';
+
+/**
+ * The safetensors `__metadata__` of a conversion. Files get shared: no local paths (they name users and
+ * machines), only the input's file name and a config's name (a bundled name, or a config file's name).
+ */
+export function conversionMetadata(input: string, w: Weights, config?: string): Record<string, string> {
+  return {
+    format: 'pt', // safetensors' convention: the tensors are in torch's layout and naming
+    source: basename(input),
+    source_format: w.format,
+    weights: w.choice,
+    ...(config !== undefined ? { config: isConfigPath(config) ? basename(config) : config } : {}),
+    scoreflow_version: VERSION,
+  };
+}
+
+/** A config given as a file (as src/config/load.ts tells paths from names), not a bundled name. */
+const isConfigPath = (c: string) => isAbsolute(c) || c.startsWith('./') || c.startsWith('../') || c.endsWith('.json');
 
 export async function run(args: Record<string, unknown>, overrides: string[]): Promise<void> {
   const input = String(args.input);
   const output = String(args.output);
   const choice = (args.weights ?? 'ema') as WeightChoice;
+  const config = args.config === undefined ? undefined : String(args.config);
   const bytes = readInputFile(input);
-  if (!args.config && detectFormat(bytes, input) === 'flax-msgpack') {
+  if (config === undefined && detectFormat(bytes, input) === 'flax-msgpack') {
     throw new ScoreflowError('ERR_ARG', `--config: ${input} is a flax checkpoint, which holds no torch parameter names; ` +
       'name the model config it was trained with (e.g. --config score_flow/vp/cifar10_ddpmpp_continuous)');
   }
-  const model = args.config ? await modelKeysOf(String(args.config), overrides) : undefined;
-  const { weights, kind } = weightsFrom(bytes, input, choice, model);
+  const model = config !== undefined ? await modelKeysOf(config, overrides) : undefined;
+  const w = weightsFrom(bytes, input, choice, model);
   const encoded = output.endsWith('.safetensors')
-    ? writeSafetensors(weights, { format: 'pt', source: input })
-    : saveTorch(stateDict(weights));
+    ? writeSafetensors(w.weights, conversionMetadata(input, w, config))
+    : saveTorch(stateDict(w.weights));
   writeFileAtomic(output, encoded);
-  console.log(`scoreflow convert: ${input} (${kind}) → ${output}: ${weights.size} tensors`);
+  console.log(`scoreflow convert: ${input} (${w.kind}) → ${output}: ${w.weights.size} tensors`);
 }

@@ -1,38 +1,39 @@
-/** `scoreflow inspect <file>`: what a checkpoint holds and which bundled model config it matches. */
-import { detectFormat, readCheckpoint } from '../formats/registry.js';
+/**
+ * `scoreflow inspect <file> [--keys] [--json]`: what a checkpoint holds (format, keys, shapes, dtypes,
+ * parameter count; step, EMA, optimiser, config and resumption data of a training checkpoint) and which
+ * bundled model configs it matches.
+ */
+import { readCheckpoint } from '../formats/registry.js';
 import { readInputFile } from '../formats/input-file.js';
 import { listConfigs, loadConfig } from '../config/index.js';
-import { numel, type HostTensor } from '../host-tensor.js';
-import { weightsFrom } from './weights.js';
+import { numel } from '../host-tensor.js';
+import { renderReport, type InspectReport, type KeyInfo } from './inspect-report.js';
+import { describeTorch, type ReadFile } from './inspect-torch.js';
+import { describeFlax } from './inspect-flax.js';
+
+/** Describer by file format (the rest are weights or training checkpoints in torch's layout). */
+const DESCRIBERS: Record<string, (f: ReadFile) => InspectReport> = { 'flax-msgpack': describeFlax };
 
 export async function run(args: Record<string, unknown>): Promise<void> {
   const file = String(args.file);
   const bytes = readInputFile(file);
-  if (detectFormat(bytes, file) === 'flax-msgpack') {
-    const tree = readCheckpoint(bytes, file).value as Map<string, unknown>;
-    console.log(`${file}: flax msgpack; top-level keys: ${[...tree.keys()].join(', ')} ` +
-      '(use `scoreflow convert --config <model config>` to map its names)');
-    return;
-  }
-  const { weights, kind } = weightsFrom(bytes, file, 'raw');
-  const total = [...weights.values()].reduce((a, t) => a + numel(t.shape), 0);
-  const dtypes = new Map<string, number>();
-  for (const t of weights.values()) dtypes.set(t.dtype, (dtypes.get(t.dtype) ?? 0) + 1);
-  console.log(`${file}: ${kind}`);
-  console.log(`  ${weights.size} tensors, ${total.toLocaleString()} elements; dtypes ${[...dtypes].map(([d, n]) => `${d}×${n}`).join(', ')}`);
-  if (args.keys) for (const [k, t] of weights) console.log(`  ${k}\t[${t.shape.join(', ')}]\t${t.dtype}`);
-  const matches = await matchingConfigs(weights);
-  console.log(matches.length ? `  matches configs: ${matches.join(', ')}` : '  matches none of the bundled configs');
+  const read = readCheckpoint(bytes, file);
+  const f: ReadFile = { file, bytes, format: read.format, value: read.value, ...(read.metadata ? { metadata: read.metadata } : {}) };
+  const report = (DESCRIBERS[read.format] ?? describeTorch)(f);
+  // flax names are not ours: matching needs the model's name map (`convert --config`).
+  if (read.format !== 'flax-msgpack') report.matches = await matchingConfigs(report.keys);
+  if (args.json) console.log(JSON.stringify(report, null, 2));
+  else for (const line of renderReport(report, args.keys === true)) console.log(line);
 }
 
 /**
  * Bundled configs whose model has exactly these names and shapes. Candidates are first filtered by the
  * element count, so only plausible models are built.
  */
-async function matchingConfigs(weights: Map<string, HostTensor>): Promise<string[]> {
+async function matchingConfigs(weights: readonly KeyInfo[]): Promise<string[]> {
   const { modelKeysOf } = await import('./weights.js');
-  const want = [...weights].map(([k, t]) => `${k}:${t.shape.join('x')}`).sort().join('|');
-  const total = [...weights.values()].reduce((a, t) => a + numel(t.shape), 0);
+  const want = weights.map((k) => `${k.name}:${k.shape.join('x')}`).sort().join('|');
+  const total = weights.reduce((a, k) => a + numel(k.shape), 0);
   const out: string[] = [];
   const cache = new Map<string, string>();
   for (const name of listConfigs()) {

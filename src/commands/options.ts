@@ -1,10 +1,38 @@
 /**
- * Command-line options checked when the arguments are parsed, before any command code runs: a bad value
- * is reported under the flag the user typed (`--max_batches: expected a positive integer, received -1`),
- * not under whatever internal name it would have reached. And the references' `--mode <command>`.
+ * Command-line options. Flags are kebab-case (`--max-batches`); the references' snake_case spellings
+ * (`--max_batches`, as absl writes them) are yargs aliases. Values are checked when the arguments are
+ * parsed, before any command code runs, and a bad one is reported under the spelling the user typed
+ * (`--max_batches: expected a positive integer, received -1`). And the references' `--mode <command>`.
  */
-import type { Argv } from 'yargs';
+import type { Argv, Options } from 'yargs';
 import { ScoreflowError, argError } from '../errors.js';
+import { closest } from '../suggest.js';
+
+/** The snake_case spelling of a kebab-case flag, as an alias list (none for one-word flags). */
+export function snakeAliases(flag: string): string[] {
+  return flag.includes('-') ? [flag.replaceAll('-', '_')] : [];
+}
+
+/** Declares `--<name>` options (kebab-case names) with their snake_case aliases. */
+export function flags(y: Argv, options: Record<string, Options>): Argv {
+  for (const [name, o] of Object.entries(options)) y = y.option(name, { ...o, alias: snakeAliases(name) });
+  return y;
+}
+
+/** yargs' camel-case expansion of a kebab-case flag (`max-batches` → `maxBatches`), which it accepts too. */
+const camel = (name: string) => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/** The spelling of `--<name>` (or one of its aliases) that `argv` uses first; `name` when none does. */
+export function typedSpelling(argv: readonly string[], name: string): string {
+  const spellings = new Set([name, ...snakeAliases(name), camel(name)]);
+  for (const a of argv) {
+    if (a === '--') break;
+    if (!a.startsWith('--')) continue;
+    const s = a.slice(2).split('=')[0]!;
+    if (spellings.has(s)) return s;
+  }
+  return name;
+}
 
 export interface IntegerOption {
   describe: string;
@@ -24,16 +52,19 @@ export function checkIntegerOption(flag: string, v: unknown, min: number): numbe
 }
 
 /**
- * Declares whole-number options and checks them on parsing. No yargs `type: 'number'`: that would turn
- * `abc` into NaN before the check could quote what was typed.
+ * Declares whole-number options (kebab-case names, snake_case aliases) and checks them on parsing;
+ * `argv` is the command line as typed, for the spelling in messages. No yargs `type: 'number'`: that
+ * would turn `abc` into NaN before the check could quote what was typed.
  */
-export function integerOptions(y: Argv, options: Record<string, IntegerOption>): Argv {
-  for (const [flag, o] of Object.entries(options)) {
+export function integerOptions(y: Argv, argv: readonly string[], options: Record<string, IntegerOption>): Argv {
+  for (const [name, o] of Object.entries(options)) {
     // No `default` key at all when there is none: with `default: undefined` a bare `--flag` reads as absent.
-    y = y.option(flag, { describe: `${o.describe} (${expectedInteger(o.min)})`, ...(o.default === undefined ? {} : { default: o.default }) });
+    y = flags(y, { [name]: { describe: `${o.describe} (${expectedInteger(o.min)})`, ...(o.default === undefined ? {} : { default: o.default }) } });
   }
   return y.check((args) => {
-    for (const [flag, o] of Object.entries(options)) if (args[flag] !== undefined) checkIntegerOption(flag, args[flag], o.min);
+    for (const [name, o] of Object.entries(options)) {
+      if (args[name] !== undefined) checkIntegerOption(typedSpelling(argv, name), args[name], o.min);
+    }
     return true;
   });
 }
@@ -58,25 +89,4 @@ export function applyMode(argv: string[], modes: readonly string[]): string[] {
   const rest = [...argv];
   rest.splice(at, inline ? 1 : 2);
   return [mode, ...rest];
-}
-
-/** The candidate within edit distance 2 (and less than half the word) of `word`, if any. */
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Math.min(3, Math.ceil(word.length / 2));
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c);
-    if (d < bestD) [best, bestD] = [c, d];
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
 }

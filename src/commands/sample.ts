@@ -1,6 +1,6 @@
 /**
- * `scoreflow sample --config <c> --workdir <dir> [--ckpt N | --checkpoint FILE] [--num_samples N]
- *  [--batch_size B] [--out DIR]`: draws samples from the EMA weights of a checkpoint with `config.sampling`
+ * `scoreflow sample --config <c> --workdir <dir> [--ckpt N | --checkpoint FILE] [--num-samples N]
+ *  [--batch-size B] [--out DIR]`: draws samples from the EMA weights of a checkpoint with `config.sampling`
  * (spec §6) and writes them as the references' evaluation does:
  *   <out>/ckpt_<c>/samples_<r>.npz   key `samples`, uint8 NHWC clip(x·255) (np.savez_compressed)
  *   <out>/ckpt_<c>/samples_<r>.png   the round's grid (nrow = ⌊√B⌋, padding 2)
@@ -9,7 +9,7 @@
  * Rounds: ⌈num_samples / B⌉ full batches of B (the references run num_samples // B + 1, which is one
  * more whenever B divides num_samples). Round r draws from its own generator seeded from (config.seed + 1, r),
  * so a round's samples depend only on the seed, the weights and B: runs reproduce, an interrupted run
- * resumes by skipping the rounds whose .npz exists (written last, atomically), and raising --num_samples
+ * resumes by skipping the rounds whose .npz exists (written last, atomically), and raising --num-samples
  * later only adds rounds.
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -128,7 +128,7 @@ function existingRound(path: string, shape: number[]): boolean {
   }
   if (!t || t.dtype !== 'uint8' || t.shape.join() !== shape.join()) {
     throw new ScoreflowError('ERR_ARG', `${path} holds ${t ? `${t.dtype} [${t.shape.join(', ')}]` : 'no `samples` array'}, ` +
-      `but this run writes uint8 [${shape.join(', ')}]: use the same --batch_size as before, or another --out`);
+      `but this run writes uint8 [${shape.join(', ')}]: use the same --batch-size as before, or another --out`);
   }
   return true;
 }
@@ -175,6 +175,7 @@ export async function sampleCheckpoint(o: SampleRunOptions): Promise<SampleRunRe
       `on ${device}; ${rounds} rounds of ${B} (${todo.length} to draw${skipped.length ? `, ${skipped.length} already done` : ''}) → ${dir}`);
     const progress = o.progress === false ? undefined : new Progress({
       total: steps !== undefined ? steps * todo.length : todo.length, label: steps !== undefined ? 'sample' : 'sample (rounds)', stream: o.progress, intervalMs: 10_000,
+      per: { unit: 'img', count: steps !== undefined ? B / steps : B },
     });
     try {
       for (const [k, r] of todo.entries()) {
@@ -209,8 +210,8 @@ export async function run(args: Record<string, unknown>, overrides: string[]): P
     workdir: String(args.workdir),
     ckpt: num('ckpt'),
     checkpoint: typeof args.checkpoint === 'string' ? args.checkpoint : undefined,
-    numSamples: num('num_samples'),
-    batchSize: num('batch_size'),
+    numSamples: num('num-samples'),
+    batchSize: num('batch-size'),
     out: typeof args.out === 'string' ? args.out : undefined,
   });
 }

@@ -11,6 +11,7 @@ import { ScoreflowError } from '../errors.js';
 import { cat, fromHost, type Tensor } from '../tensor.js';
 import { tidy } from '../scope.js';
 import { InceptionV3, inceptionScore, writeReferenceStats } from '../metrics/index.js';
+import { Progress } from '../train/progress.js';
 
 export async function run(args: Record<string, unknown>, overrides: string[]): Promise<void> {
   const config = loadConfig(String(args.config), overrides);
@@ -20,7 +21,7 @@ export async function run(args: Record<string, unknown>, overrides: string[]): P
     throw new ScoreflowError('ERR_ARG', 'scoreflow stats: no Inception weights. Pass --inception <file> (pytorch-fid ' +
       'pt_inception-2015-12-05-6726825d.pth, or a file converted from it) or set SCOREFLOW_INCEPTION; see docs/metrics.md.');
   }
-  const device = resolveDevice(String(args.device ?? config.device ?? 'auto'));
+  const device = resolveDevice(config.device); // --device reaches it as config.device (src/cli.ts)
   // --batch-size and --max-images are checked when the command line is parsed (commands/index.ts).
   const batchSize = (args['batch-size'] as number | undefined) ?? 50;
   const split = String(args.split ?? 'train') as Split;
@@ -38,7 +39,8 @@ export async function run(args: Record<string, unknown>, overrides: string[]): P
     console.error(`scoreflow stats: ${ds.name} ${split} (${limit} of ${ds.length} images, ${ds.channels}×${ds.height}×${ds.width}) ` +
       `through Inception-v3 (${net.variant}${weights === 'random' ? ', RANDOM weights' : ''}) on ${net.device}`);
     const per = ds.channels * ds.height * ds.width;
-    let lastLog = Date.now();
+    const batches = Math.ceil(limit / batchSize);
+    const progress = new Progress({ total: limit, label: 'stats', unit: 'img', intervalMs: 10_000 });
     for (let s = 0; s < limit; s += batchSize) {
       const n = Math.min(batchSize, limit - s);
       const buf = new Uint8Array(n * per);
@@ -56,11 +58,9 @@ export async function run(args: Record<string, unknown>, overrides: string[]): P
       } finally {
         x.dispose();
       }
-      if (Date.now() - lastLog > 10_000) {
-        lastLog = Date.now();
-        console.error(`  ${s + n}/${limit} images, ${((s + n) / ((Date.now() - started) / 1000)).toFixed(1)} images/s`);
-      }
+      progress.tick(n, { batch: `${s / batchSize + 1}/${batches}` });
     }
+    progress.done();
     tidy(() => {
       const p = cat(pools, 0);
       const l = cat(logits, 0);

@@ -4,9 +4,10 @@
  */
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/index.js';
-import { Trainer, META_DIR, type ResumeInfo, type TrainLogger } from '../train/trainer.js';
+import { Trainer, META_DIR, type ResumeInfo } from '../train/trainer.js';
 import { MetricsLogger } from '../train/metrics-logger.js';
 import { Progress } from '../train/progress.js';
+import { progressLogger } from '../train/progress-logger.js';
 import { StopSignals } from '../train/stop-signals.js';
 import { checkAllowChange, describeChange } from '../train/resume-config.js';
 import { openWorkdir } from '../workdir/open.js';
@@ -83,13 +84,8 @@ export async function run(args: Record<string, unknown>, overrides: string[]): P
         (job ? `; rank 0 of ${job.env.worldSize} (${job.dp.localBatch} of each batch of ${config.training.batch_size} per rank)` : ''));
       const progress = new Progress({ total: config.training.n_iters, initial: start, label: 'train', intervalMs: 5000 });
       const metrics = new MetricsLogger({ dir: workdir, tensorboardDir: join(workdir, 'tensorboard'), progress });
-      const logger: TrainLogger = {
-        log: (step, scalars) => metrics.log({ step, ...scalars }),
-        tick: (step) => { progress.tick(1); job?.reportStep(step); },
-        image: (tag, png, h, w, c, step) => metrics.image(tag, png, h, w, c, step),
-        close: () => { progress.done(); metrics.close(); },
-      };
-      trainer.logger = logger;
+      const logger = progressLogger(progress, metrics);
+      trainer.logger = job ? { ...logger, tick: (step, total, eta) => { logger.tick?.(step, total, eta); job.reportStep(step); } } : logger;
       const r = await trainer.run();
       const how = signals.received ? `stopped by ${signals.received} (resume point saved; re-run the same command to resume)`
         : r.stoppedBy === 'stopAtStep' ? 'stopped as --steps asked' : 'done';

@@ -2,7 +2,7 @@
 import type { HostTensor } from '../host-tensor.js';
 import { readInputFile } from '../formats/input-file.js';
 import { readStateDict } from '../formats/state-dict.js';
-import { detectFormat } from '../formats/registry.js';
+import { detectFormat, type FileFormat } from '../formats/registry.js';
 
 export type WeightChoice = 'ema' | 'raw';
 
@@ -18,7 +18,14 @@ export interface ModelKeys {
 /** Without a model at hand: the NCSN++ buffer and the frozen Fourier projection of the references. */
 const DEFAULT_UNTRACKED = ['sigmas', 'all_modules.0.W'];
 
-export interface Weights { weights: Map<string, HostTensor>; kind: string }
+export interface Weights {
+  weights: Map<string, HostTensor>;
+  format: FileFormat;
+  /** Which weights were asked for (files without EMA weights give their only ones). */
+  choice: WeightChoice;
+  /** For messages: 'torch-zip, ema weights'. */
+  kind: string;
+}
 
 export function loadWeights(file: string, choice: WeightChoice, model?: ModelKeys): Weights {
   return weightsFrom(readInputFile(file), file, choice, model);
@@ -26,23 +33,23 @@ export function loadWeights(file: string, choice: WeightChoice, model?: ModelKey
 
 /** As `loadWeights`, from the bytes of `file`. */
 export function weightsFrom(bytes: Uint8Array, file: string, choice: WeightChoice, model?: ModelKeys): Weights {
-  const format = detectFormat(bytes, file);
-  const flax = format === 'flax-msgpack';
   const sd = readStateDict(bytes, file, {
     ema: choice === 'ema',
     torchKeys: model?.stateDict,
     bufferKeys: model?.untracked ?? DEFAULT_UNTRACKED,
   });
-  if (flax && model) {
+  const format = detectFormat(bytes, file)!; // readStateDict has read it
+  const described = { format, choice, kind: `${format}, ${choice} weights` };
+  if (format === 'flax-msgpack' && model) {
     // flax trees hold no buffers: take them from the model, in its order.
     const ordered = new Map<string, HostTensor>();
     for (const [k] of model.stateDict) {
       const t = sd.get(k) ?? model.extras.get(k);
       if (t) ordered.set(k, t);
     }
-    return { weights: ordered, kind: `${format}, ${choice} weights` };
+    return { weights: ordered, ...described };
   }
-  return { weights: sd, kind: `${format}, ${choice} weights` };
+  return { weights: sd, ...described };
 }
 
 /** The key list of the model a config builds (a throwaway instance; ~1 s for the cifar10 models). */

@@ -27,7 +27,7 @@ export function resolveOverridePath(dotted: string, arg: string): { path: string
   }
   const top = path[0]!;
   if (!(TOP_LEVEL_KEYS as readonly string[]).includes(top)) {
-    throw new ConfigError(`override ${JSON.stringify(arg)}: ${unknownKeyMessage('', top, TOP_LEVEL_KEYS)}`);
+    throw new ConfigError(`override ${JSON.stringify(arg)}: ${unknownKeyMessage('', top, TOP_LEVEL_KEYS, undefined, path[1])}`);
   }
   if (isSectionName(top)) {
     const valid = Object.keys(SCHEMA[top]);

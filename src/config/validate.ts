@@ -6,6 +6,7 @@
 import { ConfigError, describeValue } from './errors.js';
 import { SCHEMA, TOP_LEVEL_KEYS, expectedText, isSectionName, type FieldSpec } from './schema.js';
 import type { Config, DeepReadonly } from './types.js';
+import { closest } from '../suggest.js';
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -15,10 +16,25 @@ function hasOwn(o: object, k: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, k);
 }
 
-export function unknownKeyMessage(path: string, key: string, valid: readonly string[], source?: string): string {
+export function unknownKeyMessage(path: string, key: string, valid: readonly string[], source?: string, field?: string): string {
   const where = path ? `'${path}.${key}'` : `'${key}'`;
   const level = path ? `under '${path}'` : 'at the top level';
-  return `unknown config key ${where}${source ? ` in ${source}` : ''}; valid keys ${level}: ${valid.join(', ')}`;
+  const near = nearestKeys(path, key, valid, field);
+  const hint = near.length ? `did you mean ${near.map((k) => `'${k}'`).join(' or ')}? ` : '';
+  return `unknown config key ${where}${source ? ` in ${source}` : ''}; ${hint}valid keys ${level}: ${valid.join(', ')}`;
+}
+
+/**
+ * Dotted keys the user probably meant by `key` under `path`: the nearest valid key by edit distance
+ * (`training.n_iter` → `training.n_iters`), else the sections holding that field (`training.lr` →
+ * `optim.lr`; a top-level `batch_size` → `training.batch_size`, `eval.batch_size`). `field` is the name
+ * after an unknown section (`optimizer.lr` → `optim.lr`): it says more than the section's name.
+ */
+function nearestKeys(path: string, key: string, valid: readonly string[], field?: string): string[] {
+  const near = closest(key, valid);
+  if (near !== undefined) return [path ? `${path}.${near}` : near];
+  const name = field ?? key;
+  return TOP_LEVEL_KEYS.filter((s) => s !== path && isSectionName(s) && hasOwn(SCHEMA[s], name)).map((s) => `${s}.${name}`);
 }
 
 /**

@@ -1,14 +1,15 @@
 /**
- * Minimal PNG codec (node:zlib only) and torchvision-style image grids for sample snapshots.
- *  - decodePng: non-interlaced, 8-bit gray / gray+alpha / RGB / RGBA, and palette (1/2/4/8-bit, with tRNS
- *    alpha) plus 1/2/4-bit gray; all five filter types; CRCs checked. 16-bit and interlaced images are
- *    rejected with a clear error.
- *  - encodePng: 8-bit gray / gray+alpha / RGB / RGBA from HWC uint8, per-row adaptive filter choice.
+ * PNG files over pngjs, and torchvision-style image grids for sample snapshots.
+ *  - decodePng: non-interlaced, 8-bit gray / gray+alpha / RGB / RGBA, palette (1/2/4/8-bit, with tRNS
+ *    alpha) and 1/2/4-bit gray, as HWC uint8. 16-bit and interlaced images are rejected with a clear
+ *    error (RawImage is 8-bit; pngjs would scale 16-bit down silently). Errors name the file and are DataErrors.
+ *  - encodePng: 8-bit gray / gray+alpha / RGB / RGBA from HWC uint8.
  *  - makeGrid: torchvision.utils.make_grid (padding 2, gray → 3 channels) + save_image's float → uint8
  *    conversion (x·255 + 0.5, clamped, truncated).
  */
 import { writeFileSync } from 'node:fs';
-import { crc32, deflateSync, inflateSync } from 'node:zlib';
+import { crc32 } from 'node:zlib';
+import { PNG, type PNGWithMetadata } from 'pngjs';
 import { DataError } from './errors.js';
 
 export interface RawImage {
@@ -22,168 +23,90 @@ export interface RawImage {
 
 const SIGNATURE = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-const COLOR_TYPES: Record<number, { name: string; samples: number; depths: number[] }> = {
-  0: { name: 'grayscale', samples: 1, depths: [1, 2, 4, 8, 16] },
-  2: { name: 'RGB', samples: 3, depths: [8, 16] },
-  3: { name: 'palette', samples: 1, depths: [1, 2, 4, 8] },
-  4: { name: 'grayscale+alpha', samples: 2, depths: [8, 16] },
-  6: { name: 'RGBA', samples: 4, depths: [8, 16] },
+const COLOR_TYPES: Record<number, { name: string; samples: number }> = {
+  0: { name: 'grayscale', samples: 1 },
+  2: { name: 'RGB', samples: 3 },
+  3: { name: 'palette', samples: 1 },
+  4: { name: 'grayscale+alpha', samples: 2 },
+  6: { name: 'RGBA', samples: 4 },
 };
 
-function paeth(a: number, b: number, c: number): number {
-  const p = a + b - c;
-  const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
-  if (pa <= pb && pa <= pc) return a;
-  return pb <= pc ? b : c;
+const COLOR_TYPE_OF_CHANNELS: Record<number, 0 | 2 | 4 | 6> = { 1: 0, 2: 4, 3: 2, 4: 6 };
+/** Which of pngjs's RGBA bytes hold the file's channels, per colour type (palette: see `fromRgba`). */
+const CHANNELS_OF_RGBA: Record<number, number[]> = { 0: [0], 4: [0, 3], 2: [0, 1, 2], 6: [0, 1, 2, 3] };
+
+/** deflate expands at most ~1032:1: a header declaring more pixels than that is corrupt. */
+const MAX_INFLATE_RATIO = 1032;
+
+interface Header { width: number; height: number; depth: number; color: number; interlace: number; idatBytes: number }
+
+/**
+ * What pngjs does not check before it allocates the image: the IHDR (CRC included, so a corrupt header
+ * is reported as such), the chunk layout up to IEND, and a declared size the image data can hold.
+ */
+function readHeader(bytes: Uint8Array, fail: (msg: string) => never): Header {
+  if (bytes.length < 8 || !SIGNATURE.every((b, i) => bytes[i] === b)) fail('not a PNG file (bad signature)');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type = (pos: number): string => String.fromCharCode(...bytes.subarray(pos + 4, pos + 8));
+  if (bytes.length < 33 || type(8) !== 'IHDR' || view.getUint32(8) !== 13) fail('the first chunk is not a 13-byte IHDR');
+  if ((crc32(bytes.subarray(12, 29)) >>> 0) !== view.getUint32(29)) fail('CRC mismatch in chunk IHDR (corrupted file)');
+  let idatBytes = 0;
+  for (let pos = 8; ; ) {
+    if (pos + 12 > bytes.length) fail(`missing IEND chunk at byte ${pos} (truncated file?)`);
+    const len = view.getUint32(pos);
+    if (pos + 12 + len > bytes.length) fail(`chunk ${type(pos)} at byte ${pos} runs past the end of the file (truncated?)`);
+    if (type(pos) === 'IDAT') idatBytes += len;
+    if (type(pos) === 'IEND') break;
+    pos += 12 + len;
+  }
+  return { width: view.getUint32(16), height: view.getUint32(20), depth: bytes[24]!, color: bytes[25]!, interlace: bytes[28]!, idatBytes };
+}
+
+function checkSupported(h: Header, fail: (msg: string) => never): void {
+  const ct = COLOR_TYPES[h.color];
+  if (!ct) fail(`invalid colour type ${h.color}`);
+  if (h.depth === 16) fail(`unsupported: 16-bit ${ct!.name} images (supported: 8-bit gray, gray+alpha, RGB, RGBA; 1/2/4/8-bit palette and gray)`);
+  if (h.interlace !== 0) fail('unsupported: interlaced (Adam7) PNG; re-save it without interlacing');
+  if (h.width === 0 || h.height === 0) fail(`invalid size ${h.width}×${h.height}`);
+  const rowBytes = Math.ceil((h.width * ct!.samples * h.depth) / 8) + 1;
+  if (h.height * rowBytes > MAX_INFLATE_RATIO * h.idatBytes + 1024) {
+    fail(`declares ${h.width}×${h.height} pixels but holds only ${h.idatBytes} bytes of image data (corrupted header?)`);
+  }
+}
+
+/** pngjs always yields RGBA; keep the file's own channels (palette: RGB, or RGBA with tRNS). */
+function fromRgba(png: PNGWithMetadata, color: number): RawImage {
+  const { width, height, data } = png;
+  const picks = color === 3 ? (png.alpha ? [0, 1, 2, 3] : [0, 1, 2]) : CHANNELS_OF_RGBA[color]!;
+  const out = new Uint8Array(width * height * picks.length);
+  for (let i = 0, o = 0; i < width * height; i++) for (const c of picks) out[o++] = data[i * 4 + c]!;
+  return { width, height, channels: picks.length, data: out };
 }
 
 /** Decodes a PNG file's bytes. `what` names the file in error messages. */
 export function decodePng(bytes: Uint8Array, what = 'PNG data'): RawImage {
   const fail = (msg: string): never => { throw new DataError(`${what}: ${msg}`); };
-  if (bytes.length < 8 || !SIGNATURE.every((b, i) => bytes[i] === b)) fail('not a PNG file (bad signature)');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let pos = 8;
-  let ihdr: { w: number; h: number; depth: number; color: number; interlace: number } | undefined;
-  let palette: Uint8Array | undefined;
-  let trns: Uint8Array | undefined;
-  const idat: Uint8Array[] = [];
-  let ended = false;
-  while (pos < bytes.length) {
-    if (pos + 12 > bytes.length) fail(`truncated chunk header at byte ${pos}`);
-    const len = view.getUint32(pos);
-    const type = String.fromCharCode(...bytes.subarray(pos + 4, pos + 8));
-    if (pos + 12 + len > bytes.length) fail(`chunk ${type} at byte ${pos} runs past the end of the file (truncated?)`);
-    const data = bytes.subarray(pos + 8, pos + 8 + len);
-    const crc = view.getUint32(pos + 8 + len);
-    if ((crc32(bytes.subarray(pos + 4, pos + 8 + len)) >>> 0) !== crc) fail(`CRC mismatch in chunk ${type} at byte ${pos} (corrupted file)`);
-    pos += 12 + len;
-    if (type === 'IHDR') {
-      if (len !== 13) fail('IHDR chunk has the wrong length');
-      const dv = new DataView(data.buffer, data.byteOffset, 13);
-      ihdr = { w: dv.getUint32(0), h: dv.getUint32(4), depth: data[8]!, color: data[9]!, interlace: data[12]! };
-      if (data[10] !== 0 || data[11] !== 0) fail('unknown compression or filter method');
-    } else if (type === 'PLTE') palette = data;
-    else if (type === 'tRNS') trns = data;
-    else if (type === 'IDAT') idat.push(data);
-    else if (type === 'IEND') { ended = true; break; }
-    else if ((type.charCodeAt(0) & 0x20) === 0) fail(`unknown critical chunk ${type}`);
+  const header = readHeader(bytes, fail);
+  checkSupported(header, fail);
+  let png: PNGWithMetadata;
+  try {
+    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { checkCRC: true });
+  } catch (e) {
+    return fail(`corrupted PNG: ${(e as Error).message}`);
   }
-  if (!ihdr) return fail('missing IHDR chunk');
-  if (!ended) fail('missing IEND chunk (truncated file?)');
-  const { w, h, depth, color, interlace } = ihdr;
-  const ct = COLOR_TYPES[color];
-  if (!ct) fail(`invalid colour type ${color}`);
-  if (!ct!.depths.includes(depth)) fail(`invalid bit depth ${depth} for colour type ${color} (${ct!.name})`);
-  if (depth === 16) fail(`unsupported: 16-bit ${ct!.name} images (supported: 8-bit gray, gray+alpha, RGB, RGBA; 1/2/4/8-bit palette and gray)`);
-  if (interlace !== 0) fail('unsupported: interlaced (Adam7) PNG; re-save it without interlacing');
-  if (w === 0 || h === 0) fail(`invalid size ${w}×${h}`);
-  if (color === 3 && !palette) fail('palette image without a PLTE chunk');
-  if (idat.length === 0) fail('no IDAT chunk');
-  let raw: Buffer;
-  try { raw = inflateSync(Buffer.concat(idat)); } catch (e) { return fail(`image data does not decompress: ${(e as Error).message}`); }
-  const bitsPerPixel = ct!.samples * depth;
-  const stride = Math.ceil((w * bitsPerPixel) / 8);
-  const bpp = Math.max(1, bitsPerPixel >> 3);
-  if (raw.length < h * (stride + 1)) fail(`image data too short: ${raw.length} bytes, expected ${h * (stride + 1)} for ${w}×${h}`);
-  const un = new Uint8Array(h * stride);
-  for (let y = 0; y < h; y++) {
-    const ft = raw[y * (stride + 1)]!;
-    const src = y * (stride + 1) + 1;
-    const row = y * stride, prev = row - stride;
-    for (let x = 0; x < stride; x++) {
-      const v = raw[src + x]!;
-      const a = x >= bpp ? un[row + x - bpp]! : 0;
-      const b = y > 0 ? un[prev + x]! : 0;
-      const c = x >= bpp && y > 0 ? un[prev + x - bpp]! : 0;
-      let out: number;
-      switch (ft) {
-        case 0: out = v; break;
-        case 1: out = v + a; break;
-        case 2: out = v + b; break;
-        case 3: out = v + ((a + b) >> 1); break;
-        case 4: out = v + paeth(a, b, c); break;
-        default: return fail(`invalid filter type ${ft} on row ${y}`);
-      }
-      un[row + x] = out & 0xff;
-    }
-  }
-  // expand sub-byte samples to one byte per sample
-  let samples: Uint8Array;
-  if (depth < 8) {
-    samples = new Uint8Array(w * h);
-    const per = 8 / depth, mask = (1 << depth) - 1;
-    const scale = color === 0 ? 255 / mask : 1;
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) {
-        const byte = un[y * stride + Math.floor(x / per)]!;
-        const shift = 8 - depth * ((x % per) + 1);
-        samples[y * w + x] = ((byte >> shift) & mask) * scale;
-      }
-  } else samples = un;
-  if (color !== 3) return { width: w, height: h, channels: ct!.samples, data: samples.length === w * h * ct!.samples ? samples : samples.slice(0, w * h * ct!.samples) };
-  const nColors = palette!.length / 3;
-  if (!Number.isInteger(nColors) || nColors < 1 || nColors > 256) fail(`PLTE chunk length ${palette!.length} is not 3·n (n ≤ 256)`);
-  const channels = trns ? 4 : 3;
-  const out = new Uint8Array(w * h * channels);
-  for (let i = 0; i < w * h; i++) {
-    const idx = samples[i]!;
-    if (idx >= nColors) fail(`palette index ${idx} out of range (${nColors} colours)`);
-    out[i * channels] = palette![idx * 3]!;
-    out[i * channels + 1] = palette![idx * 3 + 1]!;
-    out[i * channels + 2] = palette![idx * 3 + 2]!;
-    if (trns) out[i * channels + 3] = idx < trns.length ? trns[idx]! : 255;
-  }
-  return { width: w, height: h, channels, data: out };
+  return fromRgba(png, header.color);
 }
 
-function chunk(type: string, data: Uint8Array): Buffer {
-  const b = Buffer.alloc(12 + data.length);
-  b.writeUInt32BE(data.length, 0);
-  b.write(type, 4, 'latin1');
-  b.set(data, 8);
-  b.writeUInt32BE(crc32(b.subarray(4, 8 + data.length)) >>> 0, 8 + data.length);
-  return b;
-}
-
-/** Encodes an 8-bit HWC image (1, 2, 3 or 4 channels) as PNG. */
+/** Encodes an 8-bit HWC image (1, 2, 3 or 4 channels) as PNG (adaptive row filters, deflate level 6 unless `level` says). */
 export function encodePng(img: RawImage, opts: { level?: number } = {}): Buffer {
   const { width: w, height: h, channels: c, data } = img;
-  const colorType = ({ 1: 0, 2: 4, 3: 2, 4: 6 } as Record<number, number>)[c];
+  const colorType = COLOR_TYPE_OF_CHANNELS[c];
   if (colorType === undefined) throw new RangeError(`encodePng: channels must be 1, 2, 3 or 4, received ${c}`);
   if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1) throw new RangeError(`encodePng: invalid size ${w}×${h}`);
   if (data.length !== w * h * c) throw new RangeError(`encodePng: data has ${data.length} bytes, expected ${w}×${h}×${c} = ${w * h * c}`);
-  const stride = w * c;
-  const out = new Uint8Array(h * (stride + 1));
-  const cand = new Uint8Array(stride);
-  for (let y = 0; y < h; y++) {
-    const row = y * stride, prev = row - stride;
-    let bestType = 0, bestSum = Infinity;
-    let best = new Uint8Array(0);
-    for (let ft = 0; ft <= 4; ft++) {
-      let sum = 0;
-      for (let x = 0; x < stride; x++) {
-        const v = data[row + x]!;
-        const a = x >= c ? data[row + x - c]! : 0;
-        const b = y > 0 ? data[prev + x]! : 0;
-        const cc = x >= c && y > 0 ? data[prev + x - c]! : 0;
-        const pred = ft === 0 ? 0 : ft === 1 ? a : ft === 2 ? b : ft === 3 ? (a + b) >> 1 : paeth(a, b, cc);
-        const r = (v - pred) & 0xff;
-        cand[x] = r;
-        sum += r < 128 ? r : 256 - r;
-      }
-      if (sum < bestSum) { bestSum = sum; bestType = ft; best = cand.slice(); }
-    }
-    out[y * (stride + 1)] = bestType;
-    out.set(best, y * (stride + 1) + 1);
-  }
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8; ihdr[9] = colorType; ihdr[10] = 0; ihdr[11] = 0; ihdr[12] = 0;
-  return Buffer.concat([
-    Buffer.from(SIGNATURE), chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(out, { level: opts.level ?? 6 })), chunk('IEND', new Uint8Array(0)),
-  ]);
+  // A PNG made without a size allocates no RGBA buffer of its own; pngjs packs from `data` in `inputColorType`.
+  const png = Object.assign(new PNG(), { width: w, height: h, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) });
+  return PNG.sync.write(png, { colorType, inputColorType: colorType, inputHasAlpha: c === 2 || c === 4, bitDepth: 8, deflateLevel: opts.level ?? 6 });
 }
 
 /** Float in [0,1] → uint8 as torchvision's save_image: trunc(clamp(x·255 + 0.5, 0, 255)). */

@@ -1,4 +1,5 @@
-export { runEvaluation, type EvalOptions, type CheckpointEvalResult } from './run.js';
+export { runEvaluation, watchEvaluation, type EvalOptions, type CheckpointEvalResult } from './run.js';
+export { waitForCheckpoint, WatchStopped, type WatchOptions } from './watch.js';
 export { evaluateLikelihood, roundSeed, type LikelihoodEvalOptions, type LikelihoodEvalResult, type LikelihoodSummary } from './likelihood.js';
 export { evaluateLoss, type LossEvalOptions, type LossEvalResult } from './loss.js';
 export { loadEvalModel, type EvalModel } from './checkpoint.js';

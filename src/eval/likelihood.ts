@@ -134,7 +134,7 @@ export async function evaluateLikelihood(config: ResolvedConfig, sde: Sde, model
   if (pending.length < rounds.length) log(`${o.kind} ckpt ${o.ckpt}: ${rounds.length - pending.length} of ${rounds.length} rounds already in ${o.evalDir}, resuming`);
   const progress = new Progress({
     total: rounds.length, initial: rounds.length - pending.length, label: `${split} ${o.kind} ckpt ${o.ckpt}`,
-    stream: o.progressStream, intervalMs: o.progressIntervalMs ?? 10_000,
+    stream: o.progressStream, intervalMs: o.progressIntervalMs ?? 10_000, per: { unit: 'img', count: e.batch_size },
   });
   const computeRound = (round: number): { bpd: Float64Array; nfe: number } => {
     const repeat = Math.floor(round / nBatches);

@@ -45,7 +45,9 @@ export async function evaluateLoss(config: ResolvedConfig, sde: Sde, model: Scor
   const n = Math.min(loader.batchesPerEpoch, o.maxBatches ?? Infinity);
   const gen = generator(deriveSeed(config.seed + 1, o.ckpt, 0x6c6f7373));
   const order1 = config.training.score_matching_order === 1;
-  const progress = new Progress({ total: n, label: `eval loss ckpt ${o.ckpt}`, stream: o.progressStream });
+  const progress = new Progress({
+    total: n, label: `eval loss ckpt ${o.ckpt}`, stream: o.progressStream, per: { unit: 'img', count: config.eval.batch_size },
+  });
   const all: number[] = [];
   for (let k = 0; k < n; k++) {
     const batch = loader.batchAt(k);

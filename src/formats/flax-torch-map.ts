@@ -104,8 +104,9 @@ function classify(index: number, p: Map<string, number[]>, resblock: FlaxModuleC
 /** torch module index → flax top-level module name. */
 export function flaxModuleNames(modules: readonly TorchModuleInfo[], flaxNames?: Iterable<string>): Map<number, string> {
   const present = new Map<string, string[]>();
-  if (flaxNames) {
-    for (const n of flaxNames) {
+  const names = flaxNames && [...flaxNames];
+  if (names) {
+    for (const n of names) {
       const m = /^(.+)_(\d+)$/.exec(n);
       if (!m) continue;
       if (!present.has(m[1]!)) present.set(m[1]!, []);
@@ -118,9 +119,12 @@ export function flaxModuleNames(modules: readonly TorchModuleInfo[], flaxNames?:
   for (const m of modules) {
     const k = counters.get(m.flaxClass) ?? 0;
     counters.set(m.flaxClass, k + 1);
-    if (flaxNames) {
+    if (names) {
       const name = present.get(m.flaxClass)?.[k];
-      if (!name) throw formatError(`flax tree has no ${m.flaxClass} #${k} for torch all_modules.${m.index}`);
+      if (!name) {
+        const found = `${names.slice(0, 8).join(', ')}${names.length > 8 ? `, … (${names.length})` : ''}`;
+        throw formatError(`flax tree has no ${m.flaxClass} #${k} for torch all_modules.${m.index} (expected flax's '<Class>_<k>' module names; its top-level names: ${found})`);
+      }
       out.set(m.index, name);
     } else out.set(m.index, `${m.flaxClass}_${k}`);
   }

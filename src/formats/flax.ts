@@ -1,5 +1,6 @@
 /**
- * flax checkpoints (`flax.training.checkpoints.save_checkpoint`): one msgpack document of
+ * flax checkpoints (`flax.training.checkpoints.save_checkpoint`, or `flax.serialization.to_bytes` of any
+ * tree: where the weights are in it is `locateFlaxParams`'s job): one msgpack document of
  * `flax.serialization.to_state_dict(state)`. numpy/jax arrays are ext type 1 whose payload is itself
  * msgpack `[shape, dtype name, C-order bytes]`; numpy scalars are ext type 3 with the same payload; arrays
  * over 2^30 bytes are split into a `{__msgpack_chunked_array__, shape, chunks}` dict. Reading yields nested

@@ -16,6 +16,7 @@ export { readNpz, writeNpz, readNpzFile, writeNpzFile } from './npz.js';
 export { readSafetensors, writeSafetensors, readSafetensorsFile, writeSafetensorsFile } from './safetensors.js';
 export { decodeMsgpack, encodeMsgpack, MsgpackExt } from './msgpack.js';
 export { readFlaxCheckpoint, readFlaxCheckpointFile, writeFlaxCheckpoint, writeFlaxCheckpointFile, flaxGet } from './flax.js';
+export { locateFlaxParams, chooseFlaxWeights, type FlaxParamsTrees, type FlaxWeightsChoice } from './flax-params.js';
 export {
   buildFlaxToTorchMap, classifyTorchModules, flaxModuleNames, flaxParamsToTorch, torchToFlaxParams, convertLeaf, unconvertLeaf,
   type LeafMapping, type FlaxModuleClass,

@@ -10,6 +10,7 @@ import type { HostTensor } from '../host-tensor.js';
 import { formatError } from './errors.js';
 import { readBytesOrPath } from './input-file.js';
 import { flaxGet, readFlaxCheckpoint } from './flax.js';
+import { locateFlaxParams } from './flax-params.js';
 import { buildFlaxToTorchMap, flaxParamsToTorch, topLevelNames, torchToFlaxParams, type FlaxMapOptions, type LeafMapping } from './flax-torch-map.js';
 import { OrderedDict, PyFloat, dictEntries, dictGet, tuple } from './py-values.js';
 import { isHostTensor, toNumbers } from './tensor-util.js';
@@ -172,9 +173,9 @@ export function toReferenceCheckpoint(ck: ReferenceCheckpoint, options: { module
 // flax (score_sde / score_flow / mle_score_ode)
 
 export interface FlaxReferenceState {
-  /** optimizer.target converted to torch names/layouts. */
-  params: Map<string, HostTensor>;
-  /** params_ema converted likewise (use for inference), or null when absent. */
+  /** Raw weights (optimizer.target or params) in torch names/layouts, or null when the file has only an EMA. */
+  params: Map<string, HostTensor> | null;
+  /** params_ema converted likewise (use for inference), or null when absent (see `chooseFlaxWeights`). */
   paramsEma: Map<string, HostTensor> | null;
   /** Adam moments (grad_ema / grad_sq_ema) in torch names/layouts, or null when absent. */
   expAvg: Map<string, HostTensor> | null;
@@ -199,17 +200,18 @@ function momentTree(paramStates: unknown, leaf: string, mapping: readonly LeafMa
 }
 
 /**
- * Interprets a flax State given our model's torch key list (key, shape) in state-dict order.
+ * Interprets a flax file (a State, a variables dict or a bare params tree: `locateFlaxParams`) given our
+ * model's torch key list (key, shape) in state-dict order.
  */
 export function interpretFlaxState(tree: unknown, torchKeys: Iterable<readonly [string, readonly number[]]>, options: FlaxMapOptions = {}): FlaxReferenceState {
-  const target = flaxGet(tree, 'optimizer/target');
-  if (target === undefined) throw formatError("flax state: no 'optimizer/target' params tree");
-  const mapping = buildFlaxToTorchMap(torchKeys, { ...options, flaxNames: options.flaxNames ?? topLevelNames(target) });
-  const paramsEma = flaxGet(tree, 'params_ema');
+  const { raw, ema } = locateFlaxParams(tree);
+  const mapping = buildFlaxToTorchMap(torchKeys, { ...options, flaxNames: options.flaxNames ?? topLevelNames((raw ?? ema)!.tree) });
+  const params = raw && flaxParamsToTorch(raw.tree, mapping);
   const paramStates = flaxGet(tree, 'optimizer/state/param_states');
   return {
-    params: flaxParamsToTorch(target, mapping),
-    paramsEma: paramsEma === undefined ? null : flaxParamsToTorch(paramsEma, mapping),
+    params,
+    // A bare tree fills both slots: convert it once.
+    paramsEma: ema && (ema.tree === raw?.tree ? params : flaxParamsToTorch(ema.tree, mapping)),
     expAvg: paramStates === undefined ? null : momentTree(paramStates, 'grad_ema', mapping),
     expAvgSq: paramStates === undefined ? null : momentTree(paramStates, 'grad_sq_ema', mapping),
     step: num(flaxGet(tree, 'step') ?? 0, 'step'),

@@ -6,6 +6,7 @@
  */
 import type { HostTensor } from '../host-tensor.js';
 import { formatError, inFile } from './errors.js';
+import { chooseFlaxWeights } from './flax-params.js';
 import { interpretFlaxState, interpretReferenceCheckpoint, stripModulePrefix } from './reference-checkpoint.js';
 import { readCheckpoint, type FileFormat } from './registry.js';
 import { dictGet } from './py-values.js';
@@ -86,7 +87,7 @@ function interpret(format: FileFormat, value: unknown, options: StateDictOptions
   if (format === 'flax-msgpack') {
     if (!options.torchKeys) throw formatError('flax checkpoints need the model key list (torchKeys) to map names');
     const st = interpretFlaxState(value, options.torchKeys);
-    sd = options.ema && st.paramsEma ? st.paramsEma : st.params;
+    sd = chooseFlaxWeights(st, options.ema ? 'ema' : 'raw');
     // Buffers (e.g. 'sigmas') do not exist in flax trees; callers recompute them.
     return sd;
   }

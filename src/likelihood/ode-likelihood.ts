@@ -52,6 +52,22 @@ export function probabilityFlowDrift(sde: Sde, scoreFn: ScoreFn): (x: Tensor, t:
   return (x, t) => rsde.sde(x, t).drift;
 }
 
+/**
+ * The right-hand side of the augmented ODE: state [flatten(x), Δ] (odeDtype) → [flatten(f̃), ∇·f̃], the
+ * field evaluated in the model's dtype.
+ */
+export function augmentedRhs(drift: (x: Tensor, t: Tensor) => Tensor, shape: number[], probe: Tensor | 'exact',
+  modelDtype: DType, odeDtype: DType, device: string): (t: number, state: Tensor) => Tensor {
+  const B = shape[0]!;
+  const n = shape.reduce((a, b) => a * b, 1);
+  return (t, state) => {
+    const xs = state.slice(0, 0, n).reshape(shape).to(modelDtype);
+    const vt = full([B], t, { dtype: modelDtype, device });
+    const { value, div } = valueAndDivergence(drift, xs, vt, probe);
+    return cat([value.reshape([n]).to(odeDtype), div.to(odeDtype)]);
+  };
+}
+
 /** Bits/dim of x ([B, ...], in the model's dtype and scale) under the probability-flow ODE of (sde, scoreFn). */
 export function odeLikelihood(scoreFn: ScoreFn, sde: Sde, x: Tensor, opts: OdeLikelihoodOptions = {}): OdeLikelihoodResult {
   const eps = opts.eps ?? 1e-5;
@@ -69,12 +85,7 @@ export function odeLikelihood(scoreFn: ScoreFn, sde: Sde, x: Tensor, opts: OdeLi
 
   return tidy(() => {
     const probe = exact ? 'exact' : drawProbe(kind, shape, { dtype: modelDtype, device: x.device, generator: opts.generator! });
-    const rhs = (t: number, state: Tensor): Tensor => {
-      const xs = state.slice(0, 0, n).reshape(shape).to(modelDtype);
-      const vt = full([B], t, { dtype: modelDtype, device: x.device });
-      const { value, div } = valueAndDivergence(drift, xs, vt, probe);
-      return cat([value.reshape([n]).to(odeDtype), div.to(odeDtype)]);
-    };
+    const rhs = augmentedRhs(drift, shape, probe, modelDtype, odeDtype, x.device);
     const init = cat([x.reshape([n]).to(odeDtype), zeros([B], { dtype: odeDtype, device: x.device })]);
     const res = odeSolve(rhs, init, eps, sde.T, {
       method: opts.method, steps: opts.steps, rtol: opts.rtol ?? 1e-5, atol: opts.atol ?? 1e-5, onStep: opts.onStep,

@@ -10,6 +10,9 @@
  * draws come from a generator seeded from `config.seed` alone, not from the trainer's streams: snapshots do
  * not perturb training (resumed runs stay bit-identical), and every snapshot of a run starts from the same
  * latents, so successive grids show the model's progress on the same noise.
+ *
+ * Sampling a snapshot takes minutes on a CPU (200 PC steps of a 64-image batch): `snapshotProgressShape`
+ * gives the progress line's total and per-image rate, and the progress sink gets every sampler step.
  */
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../config/index.js';
@@ -21,16 +24,18 @@ import { writeNpy } from '../formats/npy.js';
 import { encodePng, makeGrid } from '../data/png.js';
 import { samplesToUint8Nhwc } from '../data/transforms.js';
 import { writeFileAtomic } from '../train/atomic.js';
-import { sampleImages, derivedSeed, type ImageBatch } from './from-config.js';
+import type { PhaseProgress, PerUnit } from '../train/progress.js';
+import { sampleImages, derivedSeed, stepsPerBatch, type ImageBatch } from './from-config.js';
 import type { ProgressInfo } from './types.js';
 
 /** Largest snapshot batch. */
 export const SNAPSHOT_MAX_BATCH = 64;
 
-/** Optional sinks: a TensorBoard-style image logger and sampler progress. */
+/** Optional sinks: a TensorBoard-style image logger and sampler progress (a callback, or a progress line ended here). */
 export interface SnapshotLogger {
   image?(tag: string, png: Uint8Array, height: number, width: number, channels: number, step: number): void;
   onProgress?(info: ProgressInfo): void;
+  progress?: PhaseProgress;
 }
 
 export interface SnapshotResult {
@@ -50,6 +55,25 @@ export interface SnapshotResult {
 /** The snapshot batch size: training.batch_size capped at 64. */
 export function snapshotBatchSize(config: ResolvedConfig): number {
   return Math.min(config.training.batch_size, SNAPSHOT_MAX_BATCH);
+}
+
+/**
+ * Network calls of one snapshot batch when known in advance (PC: per grid point one for the predictor and
+ * n_steps_each for the corrector, 'none' making none; the adaptive ODE sampler: undefined). The sampler's own
+ * nfe counts N·(n_steps_each + 1) whatever the corrector; this counts what costs time.
+ */
+export function snapshotNetworkCalls(config: ResolvedConfig): number | undefined {
+  const steps = stepsPerBatch(config);
+  if (steps === undefined) return undefined;
+  const s = config.sampling;
+  return steps * ((s.predictor === 'none' ? 0 : 1) + (s.corrector === 'none' ? 0 : s.n_steps_each));
+}
+
+/** The progress line of a snapshot: sampler steps out of the known total (PC), and images per step. */
+export function snapshotProgressShape(config: ResolvedConfig): { label: string; total?: number; per?: PerUnit } {
+  const steps = stepsPerBatch(config);
+  if (steps === undefined) return { label: 'sample' };
+  return { label: 'sample', total: steps, per: { unit: 'img', count: snapshotBatchSize(config) / steps } };
 }
 
 /** Seed of the snapshot latents (the same for every snapshot of a run). */
@@ -74,21 +98,25 @@ export function writeSnapshot(batch: ImageBatch, dir: string): SnapshotResult {
 /**
  * Samples a snapshot batch with the EMA weights of `model` (restored afterwards, also on error), writes
  * `<workdir>/samples/iter_<step>/sample.{np,png}`, logs the grid as image `samples` when the logger takes
- * images, and returns the PNG bytes and size.
+ * images, and returns the PNG bytes and size. `logger.progress` is updated at every sampler step and ended
+ * here (also on error).
  */
 export function snapshotSamples(model: ScoreModel, ema: Ema, config: ResolvedConfig, step: number, workdir: string,
   logger?: SnapshotLogger): SnapshotResult {
   checkInt('step', step, 0);
   const params = model.parameters();
   ema.store(params);
+  const progress = logger?.progress;
+  const onProgress = logger?.onProgress || progress ? (i: ProgressInfo) => {
+    logger!.onProgress?.(i);
+    progress?.update(i.step, { t: i.t, nfe: i.nfe });
+  } : undefined;
   let batch: ImageBatch;
   try {
-    batch = sampleImages(model, config, snapshotBatchSize(config), {
-      generator: generator(snapshotSeed(config)),
-      onProgress: logger?.onProgress && ((i) => logger.onProgress!(i)),
-    });
+    batch = sampleImages(model, config, snapshotBatchSize(config), { generator: generator(snapshotSeed(config)), onProgress });
   } finally {
     ema.restore(params);
+    progress?.done();
   }
   const r = writeSnapshot(batch, join(workdir, 'samples', `iter_${step}`));
   logger?.image?.('samples', r.png, r.height, r.width, r.channels, step);

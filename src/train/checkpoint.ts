@@ -74,7 +74,8 @@ export function saveCheckpoint(path: string, s: TrainingState, extras?: Checkpoi
   writeFileAtomic(path, serializeCheckpoint(captureCheckpoint(s), extras));
 }
 
-function readExtras(value: unknown): CheckpointExtras | undefined {
+/** Our `scoreflow` entry of a loaded checkpoint value (undefined in the references' checkpoints). */
+export function readExtras(value: unknown): CheckpointExtras | undefined {
   const sf = dictGet(value, 'scoreflow');
   if (sf === undefined) return undefined;
   const json = JSON.parse(String(dictGet(sf, 'json'))) as Record<string, unknown>;

@@ -25,7 +25,10 @@ import { generator, type Generator } from '../random.js';
 import { backwardAsync, noGrad } from '../autograd.js';
 import { dispose, tidy } from '../scope.js';
 import { resolveDevice } from '../device.js';
-import { snapshotSamples } from '../sampling/snapshot.js';
+import { snapshotBatchSize, snapshotNetworkCalls, snapshotProgressShape, snapshotSamples } from '../sampling/snapshot.js';
+import { TrainClock } from './train-clock.js';
+import type { EtaEstimate } from './eta.js';
+import type { PerUnit, PhaseProgress } from './progress.js';
 import { ScoreflowError } from '../errors.js';
 import type { ImageDataset } from '../data/index.js';
 import type { DataParallel } from '../dist/data-parallel.js';
@@ -33,8 +36,10 @@ import type { DataParallel } from '../dist/data-parallel.js';
 export interface TrainLogger {
   /** Called every log_freq steps (and for eval metrics) with scalar metrics. */
   log(step: number, scalars: Record<string, number>): void;
-  /** Called after every step (progress display). */
-  tick?(step: number, total: number): void;
+  /** Called after every step (progress display), before that step's eval, saves and snapshot. */
+  tick?(step: number, total: number, eta: EtaEstimate): void;
+  /** A progress line for a long phase between steps (snapshot sampling), ended by the trainer. */
+  phase?(shape: { label: string; total?: number; per?: PerUnit }): PhaseProgress;
   /** Sample grids (PNG) from snapshot sampling. */
   image?(tag: string, png: Uint8Array, height: number, width: number, channels: number, step: number): void;
   close?(): void;
@@ -111,6 +116,8 @@ export class Trainer {
   private stopRequested = false;
   /** Only rank 0 of a data-parallel job writes files. */
   private readonly writes: boolean;
+  /** Step and phase times, for the ETA and the logged rates. */
+  private readonly clock: TrainClock;
   /** Where metrics go; settable after construction (e.g. once the resume step is known). */
   logger?: TrainLogger;
 
@@ -133,6 +140,9 @@ export class Trainer {
     this.logger = opts.logger;
     this.resumePoints = new ResumePoints(join(workdir, META_DIR));
     this.writes = opts.dist?.isWriter ?? true;
+    this.clock = new TrainClock({
+      samplingCalls: snapshotNetworkCalls(config), sampleBatch: snapshotBatchSize(config), trainBatch: config.training.batch_size,
+    });
   }
 
   private extras(): CheckpointExtras {
@@ -210,10 +220,11 @@ export class Trainer {
     if (!this.writes) return;
     const { snapshot_freq, snapshot_sampling } = this.config.training;
     const id = Math.floor(this.state.step / snapshot_freq);
-    writeFileAtomic(join(this.workdir, 'checkpoints', `checkpoint_${id}.pth`), this.encodeState());
+    this.clock.phase('save', () => writeFileAtomic(join(this.workdir, 'checkpoints', `checkpoint_${id}.pth`), this.encodeState()));
     if (snapshot_sampling) {
       const image = this.logger?.image?.bind(this.logger);
-      snapshotSamples(this.state.model, this.state.ema, this.config, this.state.step, this.workdir, { image });
+      const progress = this.logger?.phase?.(snapshotProgressShape(this.config));
+      this.clock.phase('sampling', () => snapshotSamples(this.state.model, this.state.ema, this.config, this.state.step, this.workdir, { image, progress }));
     }
   }
 
@@ -244,7 +255,7 @@ export class Trainer {
     if (c.model.dropout > 0) model.setDropoutSeed(dp ? dp.rankSeed(dropoutSeed) : dropoutSeed);
     let r: LossResult;
     try {
-      r = tidy(() => this.lossFn(model, x, { generator: this.lossGen, shard: dp?.shard() }));
+      r = tidy(() => this.clock.forward(() => this.lossFn(model, x, { generator: this.lossGen, shard: dp?.shard() })));
     } finally {
       x.dispose();
     }
@@ -306,8 +317,15 @@ export class Trainer {
     let last: StepScalars | undefined;
     let lastLoss = NaN;
     let stoppedBy: TrainResult['stoppedBy'] = 'done';
-    let t0 = performance.now();
+    this.clock.restart();
+    let t0 = this.clock.stepSeconds();
     let s0 = this.state.step;
+    const end = Math.min(c.n_iters, this.opts.stopAtStep ?? c.n_iters);
+    // The time to the end of this run: steps at the step time (phases left out), plus the phases to come.
+    const eta = (step: number): EtaEstimate => this.clock.estimate({
+      step, phasesDone: step - 1, end: Math.max(end, step), nIters: c.n_iters, evalFreq: c.eval_freq,
+      snapshotFreq: c.snapshot_freq, preemptionFreq: c.snapshot_freq_for_preemption, snapshotSampling: c.snapshot_sampling,
+    });
     const stream = this.loaders.train[Symbol.asyncIterator]();
     const fetch = async () => {
       const { value: batch, done } = await stream.next();
@@ -326,10 +344,11 @@ export class Trainer {
         upcoming?.catch(() => {}); // a failed prefetch surfaces when awaited, not as an unhandled rejection
         dispose(last?.tensors);
         last = await this.trainStep(current.x);
+        this.clock.stepDone();
         const step = this.state.step;
-        logger?.tick?.(step, c.n_iters);
+        if (logger?.tick) logger.tick(step, c.n_iters, eta(step));
         if (step % c.log_freq === 0) {
-          const secs = (performance.now() - t0) / 1000;
+          const secs = this.clock.stepSeconds() - t0; // evals, saves and sampling left out
           const rate = (step - s0) / Math.max(secs, 1e-9);
           this.health.check();
           const { grad_norm: _global, ...losses } = last.tensors; // the gradient norm is already the job's
@@ -337,11 +356,11 @@ export class Trainer {
           const scalars = readScalars(last);
           lastLoss = scalars.training_loss!;
           logger?.log(step, { ...scalars, steps_per_sec: rate, images_per_sec: rate * c.batch_size });
-          t0 = performance.now();
+          t0 = this.clock.stepSeconds();
           s0 = step;
         }
-        if (step % c.eval_freq === 0) logger?.log(step, await this.evalStep());
-        if (step % c.snapshot_freq_for_preemption === 0) this.saveMeta();
+        if (step % c.eval_freq === 0) logger?.log(step, await this.clock.phase('eval', () => this.evalStep()));
+        if (step % c.snapshot_freq_for_preemption === 0) this.clock.phase('save', () => this.saveMeta());
         if (step % c.snapshot_freq === 0 || step === c.n_iters) this.saveSnapshot();
         if (!wanted()) break;
       }

@@ -24,7 +24,7 @@ async function output(fn: () => Promise<void>): Promise<string> {
 describe('convert / inspect inputs', () => {
   it('a plain pickle of a state dict is inspected and converted', async () => {
     expect(await output(() => inspect({ file: PLAIN, keys: true }))).toMatch(
-      /^.*plain_state_dict\.pkl: pickle, raw weights\n  2 tensors, 8 elements; dtypes float32×1, float64×1\n  conv\.weight\t\[2, 3\]\tfloat32\n  conv\.bias\t\[2\]\tfloat64/);
+      /^.*plain_state_dict\.pkl: pickle, state dict\n  2 tensors, 8 elements; dtypes float32×1, float64×1\n  conv\.weight\t\[2, 3\]\tfloat32\n  conv\.bias\t\[2\]\tfloat64/);
     const out = join(dir, 'plain.safetensors');
     await output(() => convert({ input: PLAIN, output: out, weights: 'ema' }, []));
     const st = readSafetensorsFile(out).tensors;

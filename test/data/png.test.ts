@@ -36,6 +36,14 @@ describe('PNG decoder on hand-made files (every colour type, all five filter typ
     expect(dataErr(() => decodePng(good.subarray(0, good.length - 20))).message).toMatch(/truncated|past the end/);
     const bad = good.slice(); bad[20] ^= 0xff; // inside IHDR data
     expect(dataErr(() => decodePng(bad)).message).toContain('CRC mismatch');
+    // a header declaring more pixels than its data could inflate to is refused before anything is allocated
+    const huge = good.slice();
+    const v = new DataView(huge.buffer);
+    v.setUint32(20, 0x7fffffff);
+    v.setUint32(29, crc32(huge.subarray(12, 29)) >>> 0);
+    expect(dataErr(() => decodePng(huge, 'huge.png')).message).toMatch(/^huge\.png: declares 7×2147483647 pixels but holds only \d+ bytes of image data/);
+    const noEnd = good.subarray(0, good.length - 12); // the IEND chunk cut off at a chunk boundary
+    expect(dataErr(() => decodePng(noEnd, 'cut.png')).message).toMatch(/^cut\.png: missing IEND chunk at byte \d+ \(truncated file\?\)/);
   });
 });
 

@@ -17,9 +17,18 @@ describe('msgpack', () => {
       ['floats', [0.5, -1e300]], ['s', 'x'.repeat(40)], ['long', 'y'.repeat(70000)], ['bin', new Uint8Array(300).fill(7)],
       ['nil', null], ['b', [true, false]], ['arr', Array.from({ length: 20 }, (_, i) => i)],
       ['ext', new MsgpackExt(5, new Uint8Array([1, 2, 3]))], ['ext8', new MsgpackExt(1, new Uint8Array(8))],
-      [7, 'int key'],
     ]);
     expect(decodeMsgpack(encodeMsgpack(v))).toEqual(v);
+  });
+
+  it('keeps map keys as strings in file order, ext -1 raw (no Dates), and deep nesting as an error', () => {
+    // flax keys are strings; a number key comes back as its string, as in Python's msgpack of a flax tree
+    expect(decodeMsgpack(encodeMsgpack(new Map<unknown, unknown>([['b', 1], [7, 'int key']])))).toEqual(new Map([['b', 1], ['7', 'int key']]));
+    expect(decodeMsgpack(new Uint8Array([0xd6, 0xff, 0, 0, 0, 1]))).toEqual(new MsgpackExt(-1, new Uint8Array([0, 0, 0, 1])));
+    const deep = new Uint8Array(100001).fill(0x91);
+    deep[100000] = 0xc0;
+    expectFormatError(() => decodeMsgpack(deep), /nesting deeper than 512 levels/);
+    expectFormatError(() => encodeMsgpack(new Map([[{}, 1]])), /map keys must be strings or numbers, received a key of type object/);
   });
 
   it('rejects truncated and trailing data', () => {

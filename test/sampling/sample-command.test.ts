@@ -111,7 +111,7 @@ describe('scoreflow sample', () => {
   });
 
   it('refuses to mix batch sizes in one folder', async () => {
-    await expect(sampleCheckpoint(opts({ batchSize: 2 }))).rejects.toThrow(/--batch_size/);
+    await expect(sampleCheckpoint(opts({ batchSize: 2 }))).rejects.toThrow(/--batch-size/);
   });
 
   it('reproduces: the same seed gives the same bytes in another folder, another seed other samples', async () => {
