@@ -14,7 +14,9 @@ export const DEFAULT_BUCKET_BYTES = 25 * 1024 * 1024;
 export class ProcessGroup {
   private native: NativeProcessGroup | undefined;
 
-  private constructor(readonly env: DistEnv, readonly backend: DistBackend, native: NativeProcessGroup, readonly bucketBytes: number) {
+  private constructor(readonly env: DistEnv, readonly backend: DistBackend, native: NativeProcessGroup, readonly bucketBytes: number,
+    /** Where this rank's collective buffers live (NCCL reduces CUDA tensors only). */
+    readonly device: string) {
     this.native = native;
   }
 
@@ -22,8 +24,10 @@ export class ProcessGroup {
   get worldSize(): number { return this.env.worldSize; }
 
   /** Joins the job `env` describes; resolves once every rank has (the rendezvous waits up to env.timeoutMs). */
-  static async join(env: DistEnv, backend: DistBackend, opts: { bucketBytes?: number } = {}): Promise<ProcessGroup> {
+  static async join(env: DistEnv, backend: DistBackend, opts: { bucketBytes?: number; device?: string } = {}): Promise<ProcessGroup> {
     if (backend !== 'gloo' && backend !== 'nccl') argError('backend', "'gloo' or 'nccl'", backend);
+    const device = opts.device ?? 'cpu';
+    if (backend === 'nccl' && !device.startsWith('cuda')) argError('device', "a CUDA device for backend 'nccl'", device);
     const bucketBytes = opts.bucketBytes ?? DEFAULT_BUCKET_BYTES;
     if (!Number.isSafeInteger(bucketBytes) || bucketBytes < 1) argError('bucketBytes', 'a positive integer', bucketBytes);
     const native = new (addon().ProcessGroup)({
@@ -36,7 +40,7 @@ export class ProcessGroup {
       native.dispose();
       throw e;
     }
-    return new ProcessGroup(env, backend, native, bucketBytes);
+    return new ProcessGroup(env, backend, native, bucketBytes, device);
   }
 
   private live(): NativeProcessGroup {
@@ -68,11 +72,12 @@ export class ProcessGroup {
   async broadcastBytes(bytes: Uint8Array | undefined, root = 0): Promise<Uint8Array> {
     const mine = this.rank === root;
     if (mine && !bytes) argError('bytes', `the bytes to send on rank ${root}`, bytes);
-    const len = full([1], mine ? bytes!.length : 0, { dtype: 'float64' }); // float64 holds lengths exactly up to 2^53
+    const device = this.device;
+    const len = full([1], mine ? bytes!.length : 0, { dtype: 'float64', device }); // float64 holds lengths exactly up to 2^53
     try {
       await this.broadcast([len], root);
       const n = len.item();
-      const buf = mine ? fromHost({ dtype: 'uint8', shape: [n], data: bytes! }) : full([n], 0, { dtype: 'uint8' });
+      const buf = mine ? fromHost({ dtype: 'uint8', shape: [n], data: bytes! }, device) : full([n], 0, { dtype: 'uint8', device });
       try {
         await this.broadcast([buf], root);
         return mine ? bytes! : (buf.toArray() as Uint8Array);

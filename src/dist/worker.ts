@@ -36,7 +36,7 @@ export async function joinGroup(config: ResolvedConfig, processEnv: NodeJS.Proce
   const env = distEnvFrom(processEnv);
   if (!env) return undefined;
   const device = rankDevice(config.device, env);
-  const group = await ProcessGroup.join(env, device.startsWith('cuda') ? 'nccl' : 'gloo');
+  const group = await ProcessGroup.join(env, device.startsWith('cuda') ? 'nccl' : 'gloo', { device });
   let lastSent = -1;
   let orphaned: (() => void) | undefined;
   return {

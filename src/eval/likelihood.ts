@@ -87,7 +87,7 @@ export const roundSeed = (seed: number, ckpt: number, round: number, kind: Likel
 async function gatherWave(group: ProcessGroup, own: { bpd: Float64Array; nfe: number } | undefined, batch: number): Promise<{ bpd: Float64Array; nfe: number }[]> {
   const mine = new Float64Array(batch + 1).fill(NaN);
   if (own) { mine.set(own.bpd); mine[batch] = own.nfe; }
-  const t = fromHost({ dtype: 'float64', shape: [batch + 1], data: mine });
+  const t = fromHost({ dtype: 'float64', shape: [batch + 1], data: mine }, group.device);
   let all: Tensor[] = [];
   try {
     all = await group.allgather(t);

@@ -81,7 +81,8 @@ describe.skipIf(!distBackends().gloo)('ProcessGroup (Gloo, 2 ranks in one proces
 
   it('NCCL without a CUDA build is refused with the reason; bad arguments are named', async () => {
     const env: DistEnv = { rank: 0, worldSize: 2, localRank: 0, localWorldSize: 2, masterAddr: '127.0.0.1', masterPort: 1, agentStore: false, restartCount: 0, timeoutMs: 1000 };
-    if (!distBackends().nccl) await expect(ProcessGroup.join(env, 'nccl')).rejects.toMatchObject({ code: 'ERR_DEVICE', message: expect.stringContaining("backend 'nccl'") });
+    if (!distBackends().nccl) await expect(ProcessGroup.join(env, 'nccl', { device: 'cuda:0' })).rejects.toMatchObject({ code: 'ERR_DEVICE', message: expect.stringContaining("backend 'nccl'") });
+    await expect(ProcessGroup.join(env, 'nccl')).rejects.toThrow("device: expected a CUDA device for backend 'nccl', received 'cpu'");
     await expect(ProcessGroup.join(env, 'mpi' as 'gloo')).rejects.toThrow("backend: expected 'gloo' or 'nccl', received 'mpi'");
     await expect(ProcessGroup.join({ ...env, rank: 2 }, 'gloo')).rejects.toThrow('rank: expected 0 <= rank < worldSize');
   });
