@@ -13,14 +13,18 @@
   "targets": [
     {
       "target_name": "scoreflow",
-      "sources": ["<!@(node -p \"require('fs').readdirSync('native').filter(f => f.endsWith('.cc')).map(f => 'native/' + f).join(' ')\")"],
+      "sources": ["<!@(node -p \"['native', 'native/dist'].flatMap(d => require('fs').readdirSync(d).filter(f => f.endsWith('.cc')).map(f => d + '/' + f)).join(' ')\")"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "native",
         "<(torch_include)",
         "<(torch_include)/torch/csrc/api/include"
       ],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "SF_WITH_CUDA=0", "_GLIBCXX_USE_CXX11_ABI=1"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "SF_WITH_CUDA=0", "_GLIBCXX_USE_CXX11_ABI=1",
+                  # c10d (native/dist): Gloo when Debian's libgloo-dev headers are there; no NCCL (CPU-only build).
+                  "USE_DISTRIBUTED", "SF_WITH_NCCL=0",
+                  "<!(node -p \"require('fs').existsSync('/usr/include/gloo/algorithm.h') ? 'USE_C10D_GLOO' : 'SF_NO_GLOO'\")",
+                  "<!(node -p \"require('fs').existsSync('/usr/include/gloo/algorithm.h') ? 'SF_WITH_GLOO=1' : 'SF_WITH_GLOO=0'\")"],
       # node-gyp adds -fno-rtti and -fno-exceptions, which break libtorch's headers.
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],

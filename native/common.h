@@ -75,5 +75,6 @@ void InitModules(Napi::Env env, Napi::Object exports);
 void InitCpuAllocator(Napi::Env env, Napi::Object exports);
 void InitAutocast(Napi::Env env, Napi::Object exports);  // autocast.cc: precision, autocast scopes, TF32
 void InitProfile(Napi::Env env, Napi::Object exports);  // profile.cc: FLOP counter, CUDA memory stats
+void InitDist(Napi::Env env, Napi::Object exports);  // dist/process_group.cc: c10d process groups
 
 }  // namespace sf

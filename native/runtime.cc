@@ -196,6 +196,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitCpuAllocator(env, exports);
   InitAutocast(env, exports);
   InitProfile(env, exports);
+  InitDist(env, exports);
   return exports;
 }
 

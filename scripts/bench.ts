@@ -1,6 +1,6 @@
 /**
  * npm run bench [-- --reference <score_sde_pytorch checkout>] [--threads 2,1] [--repeats N] [--channels-last]
- *   [--measures train_step,...] [--likelihood-batches 4,16] [--likelihood-repeats N] [--likelihood-threads N] [--out FILE]
+ *   [--measures train_step,...] [--likelihood-batches 4,16] [--likelihood-repeats N] [--likelihood-threads N] [--out FILE] [--no-dp]
  * Times the cifar10 DDPM++ model (batch 8, CPU fp32): forward, forward+backward, and a full training step
  * (likelihood weighting + importance sampling), and the likelihood solve on the golden model
  * (scripts/bench/likelihood.ts), at each thread count. With a reference checkout, each row alternates
@@ -48,6 +48,7 @@ const args = yargs(hideBin(process.argv))
   .option('reference-env', { type: 'string', default: 'OPENBLAS_NUM_THREADS=1', describe: "the reference's environment on top of the launch one (KEY=VALUE,...; KEY= unsets)" })
   .option('measures', { type: 'string', describe: 'only these model rows, comma-separated (forward, forward_backward, train_step, ...)' })
   .option('out', { type: 'string', describe: 'JSON file (default bench/results/cpu-<date>.json; "" writes none)' })
+  .option('dp', { type: 'boolean', default: true, describe: 'data-parallel scaling at 1 and 2 processes (--no-dp skips it)' })
   .strict().parseSync();
 
 const threadCounts = list(args.threads);
@@ -179,3 +180,4 @@ if (out) {
   console.log(`wrote ${out}`);
 }
 (await import('./bench/gpu.js')).benchGpu({ reference: args.reference, python: args.python }); // GPU rows when CUDA is usable (scripts/bench/gpu.ts)
+if (args.dp) await (await import('./bench/data-parallel.js')).benchDataParallel(); // 1 vs 2 processes (scripts/bench/data-parallel.ts)

@@ -1,7 +1,7 @@
 /** Errors with a machine-readable `code`, shared by every TS layer (native errors carry the same codes). */
 export type ErrorCode =
   | 'ERR_ARG' | 'ERR_TORCH' | 'ERR_DISPOSED' | 'ERR_DEVICE' | 'ERR_FORMAT' | 'ERR_CONFIG' | 'ERR_DATA'
-  | 'ERR_STATE_DICT' | 'ERR_NUMERIC' | 'ERR_ODE' | 'ERR_IO' | 'ERR_LOCKED';
+  | 'ERR_STATE_DICT' | 'ERR_NUMERIC' | 'ERR_ODE' | 'ERR_IO' | 'ERR_LOCKED' | 'ERR_DIST';
 
 export class ScoreflowError extends Error {
   constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {

@@ -127,6 +127,24 @@ export declare class NativeInception extends NativeModuleHandle {
   numClasses(): number;
 }
 
+export type DistBackend = 'gloo' | 'nccl';
+/** A c10d process group (native/dist/process_group.cc); options are checked in src/dist/process-group.ts. */
+export interface NativeProcessGroupOptions {
+  backend: DistBackend; rank: number; worldSize: number; masterAddr: string; masterPort: number; timeoutMs: number;
+  /** Key prefix in the TCPStore; `serveStore` false: a launcher's agent (torchrun) already serves it. */
+  storePrefix: string; serveStore: boolean;
+}
+export declare class NativeProcessGroup {
+  constructor(options: NativeProcessGroupOptions);
+  connect(): Promise<void>;
+  allreduce(tensors: NativeTensor[], options: { grads: boolean; average: boolean; bucketBytes: number; extra?: NativeTensor[] }): Promise<void>;
+  broadcast(tensors: NativeTensor[], root: number, bucketBytes: number): Promise<void>;
+  allgather(tensor: NativeTensor): Promise<NativeTensor[]>;
+  barrier(): Promise<void>;
+  isConnected(): boolean;
+  dispose(): void;
+}
+
 export interface MemoryStats { liveHandles: number; liveBytes: number; openScopes: number }
 
 export interface Addon {
@@ -135,6 +153,9 @@ export interface Addon {
   Adam: typeof NativeAdam;
   NcsnppModule: typeof NativeNcsnpp;
   InceptionModule: typeof NativeInception;
+  ProcessGroup: typeof NativeProcessGroup;
+  /** The c10d backends this addon was built with. */
+  distInfo(): { gloo: boolean; nccl: boolean };
   /** Symmetric eigen-decomposition (ascending eigenvalues, eigenvectors as columns). */
   linalgEigh(a: NativeTensor): [NativeTensor, NativeTensor];
   unaryOps: string[];

@@ -34,6 +34,7 @@ export const COMMANDS: CommandSpec[] = [
     // train checks --workdir itself, so that a missing or empty one is an ERR_ARG (empty would mean the current folder).
     builder: (y, argv) => flags(integerOptions(deviceOption(configOption(y).option('workdir', workdirOption)), argv, {
       steps: { min: 1, describe: 'stop after this many total steps (default: training.n_iters)' },
+      nproc: { min: 1, describe: 'data-parallel: start and supervise this many ranks on this machine (Gloo on CPU, NCCL one GPU per rank; docs/distributed.md)' },
     }), {
       'allow-change': { type: 'string', array: true, describe: 'config fields that may differ from the resume point\'s (e.g. optim.lr); comma-separated or repeated' },
     }),
@@ -91,6 +92,7 @@ export const COMMANDS: CommandSpec[] = [
       'bound-samples': { min: 1, default: 1000, describe: 'time samples per example for eval.bound' },
       'bound-chunk': { min: 1, default: 1, describe: 'bound time samples per network call (memory vs speed)' },
       'watch-timeout': { min: 1, describe: 'with --watch: give up after waiting this many seconds for one checkpoint (default: wait for ever)' },
+      nproc: { min: 1, describe: 'data-parallel: start this many ranks on this machine; they share the rounds (docs/distributed.md)' },
     }), {
       'eval-folder': { type: 'string', default: 'eval', describe: 'results folder under the workdir' },
       watch: { type: 'boolean', describe: 'wait for checkpoints that training has not written yet (as the references do), polling until each is complete' },

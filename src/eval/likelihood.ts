@@ -6,14 +6,16 @@
  * [0,1] data. The test split is passed eval.num_repeats times (fresh shuffle and dequantization noise per
  * pass), the train split once. Each round's randomness (Hutchinson probe; bound times and noise) comes from
  * a generator seeded by (seed + 1, ckpt, round), so a round recomputed after a crash is the same round.
- * Rounds whose file exists are skipped: a killed evaluation resumes where it stopped.
+ * Rounds whose file exists are skipped: a killed evaluation resumes where it stopped. In a data-parallel job
+ * the pending rounds are dealt out, one per rank per wave, and their values gathered: each round is computed
+ * once and exactly as one process computes it (its own seed, its whole batch); rank 0 writes.
  */
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { ResolvedConfig } from '../config/index.js';
 import type { ImageDataset } from '../data/index.js';
 import { evaluationLoader, datasetFromConfig, deriveSeed } from '../data/index.js';
-import { fromHost } from '../tensor.js';
+import { fromHost, type Tensor } from '../tensor.js';
 import { tidy } from '../scope.js';
 import { generator } from '../random.js';
 import type { ScoreFn, Sde } from '../sde/types.js';
@@ -21,6 +23,7 @@ import { odeLikelihood, likelihoodBound } from '../likelihood/index.js';
 import { Progress, type ProgressStream } from '../train/progress.js';
 import { meanCi, type MeanCi } from './stats.js';
 import { withPrecision, type Precision } from '../precision.js';
+import type { ProcessGroup } from '../dist/process-group.js';
 import { readRoundFile, roundFileName, summaryFileName, writeJsonAtomic, writeRoundFile, type LikelihoodKind } from './files.js';
 
 export interface LikelihoodEvalOptions {
@@ -46,6 +49,8 @@ export interface LikelihoodEvalOptions {
   /** Minimum ms between progress lines off a TTY (default 10000). */
   progressIntervalMs?: number;
   log?: (line: string) => void;
+  /** Data-parallel job: this rank computes its share of the rounds; only rank 0 writes. */
+  group?: ProcessGroup;
 }
 
 export interface LikelihoodSummary extends MeanCi {
@@ -75,7 +80,25 @@ export interface LikelihoodEvalResult {
 export const roundSeed = (seed: number, ckpt: number, round: number, kind: LikelihoodKind): number =>
   deriveSeed(seed + 1, ckpt, round, kind === 'bpd' ? 0x627064 : 0x626e64);
 
-export function evaluateLikelihood(config: ResolvedConfig, sde: Sde, modelScoreFn: ScoreFn, o: LikelihoodEvalOptions): LikelihoodEvalResult {
+/**
+ * Every rank's round of a wave, in rank order: [bits/dim..., nfe] per rank (NaNs from a rank with no round in
+ * the last wave).
+ */
+async function gatherWave(group: ProcessGroup, own: { bpd: Float64Array; nfe: number } | undefined, batch: number): Promise<{ bpd: Float64Array; nfe: number }[]> {
+  const mine = new Float64Array(batch + 1).fill(NaN);
+  if (own) { mine.set(own.bpd); mine[batch] = own.nfe; }
+  const t = fromHost({ dtype: 'float64', shape: [batch + 1], data: mine }, group.device);
+  let all: Tensor[] = [];
+  try {
+    all = await group.allgather(t);
+    return all.map((x) => { const a = x.toArray() as Float64Array; return { bpd: a.slice(0, batch), nfe: a[batch]! }; });
+  } finally {
+    t.dispose();
+    for (const x of all) x.dispose();
+  }
+}
+
+export async function evaluateLikelihood(config: ResolvedConfig, sde: Sde, modelScoreFn: ScoreFn, o: LikelihoodEvalOptions): Promise<LikelihoodEvalResult> {
   const e = config.eval;
   const scoreFn = o.precision ? withPrecision(modelScoreFn, o.precision, o.device) : modelScoreFn;
   const split = e.bpd_dataset;
@@ -88,7 +111,9 @@ export function evaluateLikelihood(config: ResolvedConfig, sde: Sde, modelScoreF
   const nBatches = loaders[0]!.batchesPerEpoch; // round ids use the full pass length, as the references
   const rounds: number[] = [];
   for (let r = 0; r < repeats; r++) for (let b = 0; b < perPass; b++) rounds.push(b + nBatches * r);
-  mkdirSync(o.evalDir, { recursive: true });
+  const world = o.group?.worldSize ?? 1, rank = o.group?.rank ?? 0;
+  const writes = rank === 0;
+  if (writes) mkdirSync(o.evalDir, { recursive: true });
   const fileOf = (round: number) => join(o.evalDir, roundFileName(split, o.ckpt, o.kind, round));
 
   const values: number[] = [];
@@ -111,11 +136,11 @@ export function evaluateLikelihood(config: ResolvedConfig, sde: Sde, modelScoreF
     total: rounds.length, initial: rounds.length - pending.length, label: `${split} ${o.kind} ckpt ${o.ckpt}`,
     stream: o.progressStream, intervalMs: o.progressIntervalMs ?? 10_000, per: { unit: 'img', count: e.batch_size },
   });
-  for (const round of pending) {
+  const computeRound = (round: number): { bpd: Float64Array; nfe: number } => {
     const repeat = Math.floor(round / nBatches);
     const batch = loaders[repeat]!.batchAt(round % nBatches);
     const gen = generator(roundSeed(config.seed, o.ckpt, round, o.kind));
-    const bpd = tidy(() => {
+    return tidy(() => {
       const x = fromHost(batch.images, o.device);
       const scaled = config.data.centered ? x.mul(2).sub(1) : x;
       if (o.kind === 'bpd') {
@@ -123,27 +148,34 @@ export function evaluateLikelihood(config: ResolvedConfig, sde: Sde, modelScoreF
           eps, rtol: e.rtol, atol: e.atol, hutchinson: e.hutchinson, generator: gen, offset,
           onStep: (info) => progress.tick(0, { t: info.t, nfe: info.nfe }),
         });
-        nfe += r.nfe;
-        return Float64Array.from(r.bpd.to('float64').toArray() as Float64Array);
+        return { bpd: Float64Array.from(r.bpd.to('float64').toArray() as Float64Array), nfe: r.nfe };
       }
       const r = likelihoodBound(scoreFn, sde, scaled, {
         generator: gen, eps, N: o.boundSamples ?? 1000, chunk: o.boundChunk ?? 1, form: e.dsm ? 'dsm' : 'ssm',
         hutchinson: e.hutchinson === 'exact' ? 'rademacher' : e.hutchinson, importanceWeighting: true, epsOffset: e.offset, offset,
         onProgress: (done, total) => progress.tick(0, { samples: `${done}/${total}` }),
       });
-      nfe += r.nfe;
-      return Float64Array.from(r.bpd.to('float64').toArray() as Float64Array);
+      return { bpd: Float64Array.from(r.bpd.to('float64').toArray() as Float64Array), nfe: r.nfe };
     });
-    writeRoundFile(fileOf(round), bpd);
-    values.push(...bpd);
-    computed.push(round);
-    const s = summarize();
-    writeJsonAtomic(summaryPath, s);
-    progress.tick(1, { mean: s.mean, ci: s.halfWidth });
-    log(`ckpt: ${o.ckpt}, repeat: ${repeat}, batch: ${round % nBatches}, mean ${o.kind}: ${s.mean.toFixed(6)} ± ${s.halfWidth.toFixed(6)} (95% CI, n = ${s.n})`);
+  };
+  for (let i = 0; i < pending.length; i += world) {
+    const wave = pending.slice(i, i + world);
+    const own = wave[rank] === undefined ? undefined : computeRound(wave[rank]!);
+    const results = o.group ? await gatherWave(o.group, own, e.batch_size) : [own!];
+    wave.forEach((round, j) => {
+      const { bpd, nfe: n } = results[j]!;
+      if (writes) writeRoundFile(fileOf(round), bpd);
+      values.push(...bpd);
+      computed.push(round);
+      nfe += n;
+      const s = summarize();
+      if (writes) writeJsonAtomic(summaryPath, s);
+      progress.tick(1, { mean: s.mean, ci: s.halfWidth });
+      log(`ckpt: ${o.ckpt}, repeat: ${Math.floor(round / nBatches)}, batch: ${round % nBatches}, mean ${o.kind}: ${s.mean.toFixed(6)} ± ${s.halfWidth.toFixed(6)} (95% CI, n = ${s.n})`);
+    });
   }
   const summary = summarize();
-  writeJsonAtomic(summaryPath, summary);
+  if (writes) writeJsonAtomic(summaryPath, summary);
   progress.done({ mean: summary.mean, ci: summary.halfWidth });
   return { summary, computed, nfe };
 }

@@ -19,6 +19,7 @@ import { checkpointFile } from './files.js';
 import { waitForCheckpoint, type WatchOptions } from './watch.js';
 import { evaluateLikelihood, type LikelihoodEvalOptions, type LikelihoodEvalResult } from './likelihood.js';
 import { evaluateLoss, type LossEvalResult } from './loss.js';
+import type { ProcessGroup } from '../dist/process-group.js';
 
 /** The per-pass options of the likelihood evaluation, plus where results go and which data to use. */
 export interface EvalOptions extends Pick<LikelihoodEvalOptions,
@@ -27,6 +28,8 @@ export interface EvalOptions extends Pick<LikelihoodEvalOptions,
   evalFolder?: string;
   /** Datasets to use instead of the configured ones (tests). */
   datasets?: { train?: ImageDataset; test?: ImageDataset };
+  /** Data-parallel job (src/dist): the ranks share the work; only rank 0 writes. */
+  group?: ProcessGroup;
 }
 
 export interface CheckpointEvalResult { ckpt: number; step: number; loss?: LossEvalResult; likelihood?: LikelihoodEvalResult }
@@ -54,12 +57,12 @@ function startRun(config: ResolvedConfig, workdir: string, opts: EvalOptions): E
   if (!e.enable_bpd && !e.enable_loss) log('scoreflow eval: nothing to do (eval.enable_bpd and eval.enable_loss are both false)');
   if (e.bound && !e.enable_bpd) log('scoreflow eval: eval.bound needs eval.enable_bpd=true (the bound replaces the ODE bits/dim)');
   const evalDir = join(workdir, opts.evalFolder ?? 'eval');
-  mkdirSync(evalDir, { recursive: true });
+  if (!opts.group || opts.group.rank === 0) mkdirSync(evalDir, { recursive: true });
   return { config, workdir, opts, log, evalDir, device: resolveDevice(config.device), sde: sdeFromConfig(config) };
 }
 
 /** Every snapshot checkpoint in eval.begin_ckpt..end_ckpt, checked to exist before any work starts. */
-export function runEvaluation(config: ResolvedConfig, workdir: string, opts: EvalOptions = {}): CheckpointEvalResult[] {
+export async function runEvaluation(config: ResolvedConfig, workdir: string, opts: EvalOptions = {}): Promise<CheckpointEvalResult[]> {
   const e = config.eval;
   const ckpts = checkpointRange(config);
   for (const c of ckpts) {
@@ -70,7 +73,9 @@ export function runEvaluation(config: ResolvedConfig, workdir: string, opts: Eva
     }
   }
   const run = startRun(config, workdir, opts);
-  return ckpts.map((c) => evaluateCheckpoint(run, c));
+  const out: CheckpointEvalResult[] = [];
+  for (const c of ckpts) out.push(await evaluateCheckpoint(run, c));
+  return out;
 }
 
 /**
@@ -83,28 +88,28 @@ export async function watchEvaluation(config: ResolvedConfig, workdir: string, o
   const out: CheckpointEvalResult[] = [];
   for (const c of ckpts) {
     await waitForCheckpoint(checkpointFile(workdir, c), { log: run.log, ...opts.watch });
-    out.push(evaluateCheckpoint(run, c));
+    out.push(await evaluateCheckpoint(run, c));
   }
   return out;
 }
 
-function evaluateCheckpoint(run: EvalRun, ckpt: number): CheckpointEvalResult {
+async function evaluateCheckpoint(run: EvalRun, ckpt: number): Promise<CheckpointEvalResult> {
   const { config, opts, log, evalDir, device, sde } = run;
   const e = config.eval;
   const { model, step } = loadEvalModel(config, checkpointFile(run.workdir, ckpt), device);
   try {
     const res: CheckpointEvalResult = { ckpt, step };
     if (e.enable_loss) {
-      res.loss = evaluateLoss(config, sde, model, { ckpt, evalDir, device, dataset: opts.datasets?.test, maxBatches: opts.maxBatches, progressStream: opts.progressStream });
+      res.loss = await evaluateLoss(config, sde, model, { ckpt, evalDir, device, dataset: opts.datasets?.test, maxBatches: opts.maxBatches, progressStream: opts.progressStream, group: opts.group });
       log(`ckpt ${ckpt} (step ${step}): eval loss ${res.loss.meanLoss.toExponential(5)} over ${res.loss.allLosses.length} batches → ${res.loss.path}`);
     }
     if (e.enable_bpd) {
       const scoreFn = getScoreFn(sde, model, { continuous: config.training.continuous, train: false });
       const kind = e.bound ? 'bound' : 'bpd';
-      res.likelihood = evaluateLikelihood(config, sde, scoreFn, {
+      res.likelihood = await evaluateLikelihood(config, sde, scoreFn, {
         kind, ckpt, evalDir, device, dataset: e.bpd_dataset === 'train' ? opts.datasets?.train : opts.datasets?.test,
         maxBatches: opts.maxBatches, boundSamples: opts.boundSamples, boundChunk: opts.boundChunk,
-        progressStream: opts.progressStream, progressIntervalMs: opts.progressIntervalMs, log,
+        progressStream: opts.progressStream, progressIntervalMs: opts.progressIntervalMs, log, group: opts.group,
       });
       const s = res.likelihood.summary;
       log(`ckpt ${ckpt} (step ${step}): ${e.bpd_dataset} ${kind} ${s.mean.toFixed(5)} bits/dim, 95% CI [${s.ci95[0].toFixed(5)}, ${s.ci95[1].toFixed(5)}] ` +

@@ -13,6 +13,7 @@ import type { VESDE } from '../sde/ve.js';
 import type { VPSDE } from '../sde/vp.js';
 import { tidy } from '../scope.js';
 import { zeros, type Tensor } from '../tensor.js';
+import { drawRows } from './shard.js';
 import { reduceOp, type LossFn, type LossInputs, type ReduceOp } from './types.js';
 
 export interface DiscreteOptions {
@@ -54,9 +55,9 @@ export function discreteLoss(name: 'smld' | 'ddpm', sde: Sde, opts: DiscreteOpti
   const reduce = reduceOp(opts.reduceMean);
   return (model, batch, inputs: LossInputs) => tidy(() => {
     const B = batch.shape[0];
-    const labels = inputs.labels ?? randint(0, sde.N, [B], { device: batch.device, generator: inputs.generator });
+    const labels = inputs.labels ?? drawRows(inputs.shard, B, (n) => randint(0, sde.N, [n], { device: batch.device, generator: inputs.generator }));
     if (labels.dtype !== 'int64' || labels.ndim !== 1 || labels.shape[0] !== B) argError('labels', `int64 [${B}]`, labels.shape);
-    const z = inputs.z ?? randn(batch.shape, { dtype: batch.dtype, device: batch.device, generator: inputs.generator });
+    const z = inputs.z ?? drawRows(inputs.shard, B, (n) => randn([n, ...batch.shape.slice(1)], { dtype: batch.dtype, device: batch.device, generator: inputs.generator }));
     const loss1 = obj.perExample(sde, getModelFn(model, opts.train), batch, labels, z, reduce);
     const zero = zeros([B], { dtype: batch.dtype, device: batch.device });
     const terms = { loss1: loss1.mean(), loss2: zero.sum(), loss3: zero.sum() };

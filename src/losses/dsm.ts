@@ -12,6 +12,7 @@ import type { Sde } from '../sde/types.js';
 import { tidy } from '../scope.js';
 import { zeros, type Tensor } from '../tensor.js';
 import { highOrderTerms } from './high-order.js';
+import { drawRows } from './shard.js';
 import { reduceOp, type LossFn } from './types.js';
 import { getWeighting, type WeightingName } from './weighting.js';
 
@@ -44,8 +45,10 @@ export function continuousDsmLoss(sde: Sde, opts: DsmOptions): LossFn {
     checkInjected('t', inputs.t, [B]);
     checkInjected('z', inputs.z, batch.shape);
     checkInjected('v', inputs.v, batch.shape);
-    const t = inputs.t ?? weighting.sampleTime(B, inputs.generator, batch, inputs.quantile);
-    const z = inputs.z ?? randn(batch.shape, like);
+    const rows = (n: number) => [n, ...batch.shape.slice(1)];
+    const t = inputs.t ?? (inputs.quantile ? weighting.sampleTime(B, inputs.generator, batch, inputs.quantile)
+      : drawRows(inputs.shard, B, (n) => weighting.sampleTime(n, inputs.generator, batch)));
+    const z = inputs.z ?? drawRows(inputs.shard, B, (n) => randn(rows(n), like));
     const { mean, std } = sde.marginalProb(batch, t);
     const xt = mean.add(batchView(std, batch).mul(z));
     const scoreFn = getScoreFn(sde, model, { continuous: opts.continuous, train: opts.train });
@@ -58,7 +61,7 @@ export function continuousDsmLoss(sde: Sde, opts: DsmOptions): LossFn {
       loss2 = zeros([B], { dtype: batch.dtype, device: batch.device });
       loss3 = loss2;
     } else {
-      const v = inputs.v ?? rademacher(batch.shape, like);
+      const v = inputs.v ?? drawRows(inputs.shard, B, (n) => rademacher(rows(n), like));
       ({ score, loss2, loss3 } = highOrderTerms(opts.order, { scoreFn, xt, t, z, std, v }));
     }
     const loss1 = weighting.perExample({ sde, t, score, z, std, reduce });

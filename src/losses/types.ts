@@ -2,6 +2,7 @@
 import type { Generator } from '../random.js';
 import type { ScoreModel } from '../sde/score-fn.js';
 import type { Tensor } from '../tensor.js';
+import type { LossShard } from './shard.js';
 
 /**
  * Randomness of one loss evaluation. Everything is drawn from `generator` in a fixed order
@@ -20,6 +21,8 @@ export interface LossInputs {
   z?: Tensor;
   /** Rademacher probe (±1), shaped like the batch (high-order DSM). */
   v?: Tensor;
+  /** Data parallelism: the batch is these rows of a global batch; what is drawn is drawn for all of it (shard.ts). */
+  shard?: LossShard;
 }
 
 /** Batch-averaged terms: total = loss1 + loss2 + loss3 (mle_score_ode logs all four). */

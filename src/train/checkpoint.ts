@@ -90,7 +90,12 @@ export interface LoadedCheckpoint { checkpoint: ReferenceCheckpoint; extras: Che
 /** Reads and parses `path` (ours or a score_sde_pytorch checkpoint) without touching any state. */
 export function readCheckpoint(path: string): LoadedCheckpoint {
   if (!existsSync(path)) throw new ScoreflowError('ERR_FORMAT', `checkpoint not found: ${path}`);
-  const value = loadTorch(readFileSync(path));
+  return parseCheckpoint(readFileSync(path));
+}
+
+/** Parses checkpoint bytes (e.g. a state another rank sent). */
+export function parseCheckpoint(bytes: Uint8Array): LoadedCheckpoint {
+  const value = loadTorch(bytes);
   return { checkpoint: interpretReferenceCheckpoint(value), extras: readExtras(value) };
 }
 

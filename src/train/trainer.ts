@@ -10,7 +10,7 @@ import type { ResolvedConfig } from '../config/index.js';
 import { ScoreModel } from '../model/score-model.js';
 import { Ema } from '../model/ema.js';
 import { Optimizer } from './optimizer.js';
-import { applyCheckpoint, captureCheckpoint, readCheckpoint, serializeCheckpoint, type TrainingState, type CheckpointExtras } from './checkpoint.js';
+import { applyCheckpoint, captureCheckpoint, parseCheckpoint, readCheckpoint, serializeCheckpoint, type TrainingState, type CheckpointExtras, type LoadedCheckpoint } from './checkpoint.js';
 import { ResumePoints } from './resume-points.js';
 import { checkResumeConfig, type ConfigChange } from './resume-config.js';
 import { assertFiniteState, DivergenceError } from './divergence.js';
@@ -31,6 +31,7 @@ import type { EtaEstimate } from './eta.js';
 import type { PerUnit, PhaseProgress } from './progress.js';
 import { ScoreflowError } from '../errors.js';
 import type { ImageDataset } from '../data/index.js';
+import type { DataParallel } from '../dist/data-parallel.js';
 
 export interface TrainLogger {
   /** Called every log_freq steps (and for eval metrics) with scalar metrics. */
@@ -52,6 +53,8 @@ export interface TrainOptions {
   datasets?: { train: ImageDataset; test: ImageDataset };
   /** Config fields that may differ from the resume point's beyond the freely changeable ones (--allow-change). */
   allowChanges?: readonly string[];
+  /** Data-parallel job this trainer is one rank of (src/dist/data-parallel.ts): sharding, gradient sync, rank 0 writes. */
+  dist?: DataParallel;
 }
 
 export interface TrainResult { step: number; stoppedBy: 'done' | 'stop' | 'stopAtStep'; lastLoss: number }
@@ -111,6 +114,8 @@ export class Trainer {
    */
   private trainStreamState: LoaderState | undefined;
   private stopRequested = false;
+  /** Only rank 0 of a data-parallel job writes files. */
+  private readonly writes: boolean;
   /** Step and phase times, for the ETA and the logged rates. */
   private readonly clock: TrainClock;
   /** Where metrics go; settable after construction (e.g. once the resume step is known). */
@@ -134,6 +139,7 @@ export class Trainer {
     this.loaders = trainingLoaders(config, { train: opts.datasets?.train, test: opts.datasets?.test });
     this.logger = opts.logger;
     this.resumePoints = new ResumePoints(join(workdir, META_DIR));
+    this.writes = opts.dist?.isWriter ?? true;
     this.clock = new TrainClock({
       samplingCalls: snapshotNetworkCalls(config), sampleBatch: snapshotBatchSize(config), trainBatch: config.training.batch_size,
     });
@@ -159,20 +165,35 @@ export class Trainer {
     try { loaded = readCheckpoint(path); } catch (e) { throw this.resumePoints.cannotResume(path, e); }
     const changes = checkResumeConfig(loaded.extras?.json.config ?? this.savedConfig(), this.config, this.opts.allowChanges ?? [], path);
     try {
-      applyCheckpoint(loaded.checkpoint, this.state);
-      const extras = loaded.extras;
-      if (extras) {
-        const data = extras.json.data as { train: { seed: number; batch: number }; eval: { seed: number; batch: number } };
-        this.loaders.train.setState(data.train);
-        this.loaders.eval.setState(data.eval);
-        this.lossGen.setState(extras.blobs.loss_rng!);
-        this.evalGen.setState(extras.blobs.eval_rng!);
-      }
+      this.applyLoaded(loaded);
     } catch (e) {
       throw this.resumePoints.cannotResume(path, e);
     }
     this.resumePoints.resumedFrom(path, this.state.step);
     return { step: this.state.step, path, interrupted: picked.interrupted, changes };
+  }
+
+  private applyLoaded(loaded: LoadedCheckpoint): void {
+    applyCheckpoint(loaded.checkpoint, this.state);
+    const extras = loaded.extras;
+    if (extras) {
+      const data = extras.json.data as { train: { seed: number; batch: number }; eval: { seed: number; batch: number } };
+      this.loaders.train.setState(data.train);
+      this.loaders.eval.setState(data.eval);
+      this.lossGen.setState(extras.blobs.loss_rng!);
+      this.evalGen.setState(extras.blobs.eval_rng!);
+    }
+  }
+
+  /**
+   * Data parallelism: every rank takes rank 0's whole training state (parameters, EMA, Adam, step, data and
+   * noise positions), resumed or fresh, so the ranks start identical even without a shared workdir.
+   */
+  async syncState(): Promise<void> {
+    const dp = this.opts.dist;
+    if (!dp) return;
+    const bytes = await dp.broadcastBytes(dp.isWriter ? serializeCheckpoint(captureCheckpoint(this.state), this.extras()) : undefined);
+    if (!dp.isWriter) this.applyLoaded(parseCheckpoint(bytes));
   }
 
   /** The workdir's config.json, for resume points without an embedded config (the references'). */
@@ -191,11 +212,12 @@ export class Trainer {
   }
 
   saveMeta(): void {
-    if (this.resumePoints.holds(this.state.step)) return;
+    if (!this.writes || this.resumePoints.holds(this.state.step)) return;
     this.resumePoints.save(this.encodeState(), this.state.step);
   }
 
   private saveSnapshot(): void {
+    if (!this.writes) return;
     const { snapshot_freq, snapshot_sampling } = this.config.training;
     const id = Math.floor(this.state.step / snapshot_freq);
     this.clock.phase('save', () => writeFileAtomic(join(this.workdir, 'checkpoints', `checkpoint_${id}.pth`), this.encodeState()));
@@ -208,7 +230,7 @@ export class Trainer {
 
   /** The user-facing error for a divergence, after setting aside the resume point holding its state. */
   private diverged(e: DivergenceError): ScoreflowError {
-    const where = this.resumePoints.setAside(e.step);
+    const where = this.writes ? this.resumePoints.setAside(e.step) : '';
     const lr = this.config.optim.lr;
     return new ScoreflowError('ERR_NUMERIC', `training diverged: ${e.what} at step ${e.step}. ${where} Lower optim.lr (now ${lr}), ` +
       'set optim.grad_clip or lengthen optim.warmup, or check the data; a resume point trained with other optim.* values ' +
@@ -216,7 +238,10 @@ export class Trainer {
   }
 
   /** Requests a clean stop after the current step (a resume point is written). */
-  requestStop(): void { this.stopRequested = true; }
+  requestStop(): void {
+    if (this.opts.dist) this.opts.dist.requestStop(); // agreed on by all ranks at the next gradient sync
+    else this.stopRequested = true;
+  }
 
   /**
    * One update on a batch already on the device (disposed here). Returns the step's scalars as device
@@ -225,16 +250,19 @@ export class Trainer {
   private async trainStep(x: Tensor): Promise<StepScalars> {
     const { model, optimizer, ema } = this.state;
     const c = this.config;
-    if (c.model.dropout > 0) model.setDropoutSeed(c.seed * 1_000_003 + this.state.step); // resumable dropout
+    const dp = this.opts.dist;
+    const dropoutSeed = c.seed * 1_000_003 + this.state.step; // resumable dropout
+    if (c.model.dropout > 0) model.setDropoutSeed(dp ? dp.rankSeed(dropoutSeed) : dropoutSeed);
     let r: LossResult;
     try {
-      r = tidy(() => this.clock.forward(() => this.lossFn(model, x, { generator: this.lossGen })));
+      r = tidy(() => this.clock.forward(() => this.lossFn(model, x, { generator: this.lossGen, shard: dp?.shard() })));
     } finally {
       x.dispose();
     }
     try {
       // The backward pass runs on libuv's pool, so the next batch is fetched and uploaded meanwhile.
       await backwardAsync(r.loss);
+      if (dp && await dp.syncGradients(model.parameters())) this.stopRequested = true;
       const { lr, gradNorm } = optimizer.step(this.state.step);
       this.health.note(this.state.step, r.loss, gradNorm);
       optimizer.zeroGrad();
@@ -256,23 +284,35 @@ export class Trainer {
     const batch = await this.loaders.eval.next();
     if (!batch) return {};
     const params = model.parameters();
+    const dp = this.opts.dist;
     ema.store(params);
+    let r: LossResult;
     try {
       const order1 = this.config.training.score_matching_order === 1;
-      return tidy(() => {
-        const x = deviceBatch(batch, this.device, this.config.data.centered);
-        const run = () => scalarsOf(this.evalLossFn(model, x, { generator: this.evalGen }), 'eval_loss', this.config.training.score_matching_order);
-        return order1 ? noGrad(run) : run(); // high-order terms differentiate the score
+      r = tidy(() => {
+        const x = deviceBatch(dp ? dp.shardBatch(batch) : batch, this.device, this.config.data.centered);
+        const run = () => this.evalLossFn(model, x, { generator: this.evalGen, shard: dp?.shard() });
+        const out = order1 ? noGrad(run) : run(); // high-order terms differentiate the score
+        return { ...out, loss: out.loss.detach(), terms: { loss1: out.terms.loss1.detach(), loss2: out.terms.loss2.detach(), loss3: out.terms.loss3.detach() } };
       });
     } finally {
       ema.restore(params);
+    }
+    try {
+      await dp?.averageScalars({ loss: r.loss, ...r.terms }); // the global batch's eval loss: the mean of the shards' means
+      return scalarsOf(r, 'eval_loss', this.config.training.score_matching_order);
+    } finally {
+      dispose(r);
     }
   }
 
   async run(): Promise<TrainResult> {
     const c = this.config.training;
-    makeDirs(join(this.workdir, 'checkpoints'));
-    writeFileAtomic(join(this.workdir, 'config.json'), new TextEncoder().encode(JSON.stringify(this.config, null, 2)));
+    if (this.writes) {
+      makeDirs(join(this.workdir, 'checkpoints'));
+      writeFileAtomic(join(this.workdir, 'config.json'), new TextEncoder().encode(JSON.stringify(this.config, null, 2)));
+    }
+    const dp = this.opts.dist;
     const logger = this.logger;
     let last: StepScalars | undefined;
     let lastLoss = NaN;
@@ -290,7 +330,7 @@ export class Trainer {
     const fetch = async () => {
       const { value: batch, done } = await stream.next();
       if (done) throw new ScoreflowError('ERR_DATA', 'the training data stream ended unexpectedly');
-      return { x: deviceBatch(batch, this.device, this.config.data.centered), state: this.loaders.train.getState() };
+      return { x: deviceBatch(dp ? dp.shardBatch(batch) : batch, this.device, this.config.data.centered), state: this.loaders.train.getState() };
     };
     const wanted = () => this.state.step < c.n_iters && !this.stopRequested &&
       (this.opts.stopAtStep === undefined || this.state.step < this.opts.stopAtStep);
@@ -311,6 +351,8 @@ export class Trainer {
           const secs = this.clock.stepSeconds() - t0; // evals, saves and sampling left out
           const rate = (step - s0) / Math.max(secs, 1e-9);
           this.health.check();
+          const { grad_norm: _global, ...losses } = last.tensors; // the gradient norm is already the job's
+          await dp?.averageScalars(losses);
           const scalars = readScalars(last);
           lastLoss = scalars.training_loss!;
           logger?.log(step, { ...scalars, steps_per_sec: rate, images_per_sec: rate * c.batch_size });
@@ -324,7 +366,10 @@ export class Trainer {
       }
       if (this.stopRequested) stoppedBy = 'stop';
       else if (this.state.step < c.n_iters) stoppedBy = 'stopAtStep';
-      if (last) lastLoss = readScalars(last).training_loss!;
+      if (last) {
+        await dp?.averageScalars({ training_loss: last.tensors.training_loss! });
+        lastLoss = readScalars(last).training_loss!;
+      }
       this.saveMeta();
     } catch (e) {
       throw e instanceof DivergenceError ? this.diverged(e) : e;

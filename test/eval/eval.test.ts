@@ -38,9 +38,9 @@ describe('scoreflow eval (tiny model, fake 1×8×8 data)', () => {
   });
   afterAll(() => rmSync(workdir, { recursive: true, force: true }));
 
-  it('writes per-round bpd files, a summary with a 95% CI, the loss file; resumes only missing rounds', () => {
+  it('writes per-round bpd files, a summary with a 95% CI, the loss file; resumes only missing rounds', async () => {
     const config = loadConfig('fmnist_small', [...TINY, 'eval.enable_loss=true']);
-    const [r] = runEvaluation(config, workdir, opts());
+    const [r] = await runEvaluation(config, workdir, opts());
     const lik = r!.likelihood!;
     expect(lik.computed).toEqual([0, 1, 2, 3]);
     const dir = join(workdir, 'eval');
@@ -67,23 +67,23 @@ describe('scoreflow eval (tiny model, fake 1×8×8 data)', () => {
     expect((loss.get('mean_loss')!.data as Float64Array)[0]).toBeCloseTo((ls[0]! + ls[1]!) / 2, 12);
 
     // resumption: nothing to do, then only the deleted round is recomputed, to the same values
-    const again = runEvaluation(config, workdir, opts())[0]!.likelihood!;
+    const again = (await runEvaluation(config, workdir, opts()))[0]!.likelihood!;
     expect(again.computed).toEqual([]);
     expect(again.nfe).toBe(0);
     expect(again.summary.mean).toBe(s.mean);
     const before = readRoundFile(join(dir, 'test_ckpt_1_bpd_2.npz'))!;
     unlinkSync(join(dir, 'test_ckpt_1_bpd_2.npz'));
-    const third = runEvaluation(config, workdir, opts())[0]!.likelihood!;
+    const third = (await runEvaluation(config, workdir, opts()))[0]!.likelihood!;
     expect(third.computed).toEqual([2]);
     expect(third.nfe).toBeGreaterThan(0);
     expect([...readRoundFile(join(dir, 'test_ckpt_1_bpd_2.npz'))!]).toEqual([...before]);
     expect(third.summary.mean).toBeCloseTo(s.mean, 12);
   });
 
-  it('train split: one pass; bound: _bound_ files, finite values', () => {
+  it('train split: one pass; bound: _bound_ files, finite values', async () => {
     const train = fakeDataset(4, 2);
     const config = loadConfig('fmnist_small', [...TINY, 'eval.bpd_dataset=train', 'eval.bound=true', 'eval.enable_loss=false']);
-    const [r] = runEvaluation(config, workdir, opts({ datasets: { train }, boundSamples: 8, boundChunk: 4 }));
+    const [r] = await runEvaluation(config, workdir, opts({ datasets: { train }, boundSamples: 8, boundChunk: 4 }));
     const lik = r!.likelihood!;
     expect(lik.computed).toEqual([0, 1]);
     expect(lik.summary.kind).toBe('bound');
@@ -93,8 +93,8 @@ describe('scoreflow eval (tiny model, fake 1×8×8 data)', () => {
     expect(lik.summary.n).toBe(4);
   });
 
-  it('a missing checkpoint is an error naming its path', () => {
+  it('a missing checkpoint is an error naming its path', async () => {
     const config = loadConfig('fmnist_small', [...TINY, 'eval.end_ckpt=2']);
-    expect(() => runEvaluation(config, workdir, opts())).toThrow(/checkpoint not found: .*checkpoints\/checkpoint_2\.pth/);
+    await expect(runEvaluation(config, workdir, opts())).rejects.toThrow(/checkpoint not found: .*checkpoints\/checkpoint_2\.pth/);
   });
 });

@@ -34,15 +34,15 @@ describe('eval progress', () => {
   const dataset = fakeDataset(7); // 2 batches of 3 (last partial batch dropped)
   const sde = sdeFromConfig(config);
 
-  it('eval loss and the bound: a line per batch with img/s = batch size × it/s', () => {
+  it('eval loss and the bound: a line per batch with img/s = batch size × it/s', async () => {
     const model = new ScoreModel(config, { seed: 0, stage: 'eval' });
     model.train(false);
     const evalDir = mkdtempSync(join(tmpdir(), 'sf-eval-progress-'));
     try {
       let out = '';
       const stream = { write: (s: string) => { out += s; return true; } };
-      evaluateLoss(config, sde, model, { ckpt: 1, evalDir, device: 'cpu', dataset, progressStream: stream });
-      evaluateLikelihood(config, sde, getScoreFn(sde, model, { continuous: true, train: false }), {
+      await evaluateLoss(config, sde, model, { ckpt: 1, evalDir, device: 'cpu', dataset, progressStream: stream });
+      await evaluateLikelihood(config, sde, getScoreFn(sde, model, { continuous: true, train: false }), {
         kind: 'bound', ckpt: 1, evalDir, device: 'cpu', dataset, boundSamples: 2, progressStream: stream, progressIntervalMs: 0, log: () => {},
       });
       const lines = out.trimEnd().split('\n');
