@@ -98,12 +98,12 @@ export declare class NativeModuleHandle {
 
 /** Precision of a network forward (native/autocast.cc): float32, or bfloat16 autocast with float32 weights. */
 export type NativePrecision = 'fp32' | 'bf16';
-/** Per-call options of the NCSN++ forward (native/module.cc). */
+/** Per-call options of the NCSN++ forward (native/nn/ncsnpp/binding.cc). */
 export interface NativeForwardOptions { precision?: NativePrecision; channelsLast?: boolean }
 export interface AutocastDeviceState { enabled: boolean; dtype: DType }
 export interface Tf32State { cublas: boolean; cudnn: boolean }
 
-/** The module handle of the NCSN++/DDPM++ network (native/module.cc). */
+/** The module handle of the NCSN++/DDPM++ network (native/nn/ncsnpp/binding.cc). */
 export declare class NativeNcsnpp extends NativeModuleHandle {
   /** `config`: model fields at the top level or under `model` / `data` (a whole Config works). */
   constructor(config: object, seed?: number);
@@ -117,7 +117,7 @@ export declare class NativeNcsnpp extends NativeModuleHandle {
 export type InceptionVariant = 'fid' | 'torchvision';
 export interface NativeInceptionOptions { variant?: InceptionVariant; numClasses?: number; seed?: number }
 
-/** The Inception-v3 module handle (native/inception.cc). */
+/** The Inception-v3 module handle (native/nn/inception.cc). */
 export declare class NativeInception extends NativeModuleHandle {
   constructor(options?: NativeInceptionOptions);
   forward(x: NativeTensor): { pool3: NativeTensor; logits: NativeTensor };

@@ -28,7 +28,7 @@
 #include "async.h"
 #include "autocast.h"
 #include "module_handle.h"
-#include "ncsnpp.h"
+#include "nn/ncsnpp/ncsnpp.h"
 
 namespace sf {
 namespace {
