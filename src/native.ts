@@ -126,6 +126,27 @@ export declare class NativeInception extends NativeModuleHandle {
   numClasses(): number;
 }
 
+/** Configuration of the Flow++ dequantizer (native/nn/flowpp/binding.cc). */
+export interface NativeFlowppConfig {
+  variant?: 'cifar10' | 'imagenet32';
+  channels?: number; height?: number; width?: number;
+  filters?: number; components?: number; blocks?: number; heads?: number;
+}
+/** What one data-dependently initialised layer's output looked like on the init batch. */
+export interface FlowppInitStat { kind: string; targetStd: number; maxAbsMean: number; minVar: number; maxVar: number }
+
+/** The Flow++ variational dequantizer handle (native/nn/flowpp/binding.cc); images NCHW. */
+export declare class NativeFlowpp extends NativeModuleHandle {
+  constructor(config?: NativeFlowppConfig, seed?: number);
+  forward(eps: NativeTensor, x: NativeTensor, opts?: { inverse?: boolean }): [NativeTensor, NativeTensor];
+  forwardAsync(eps: NativeTensor, x: NativeTensor, opts?: { inverse?: boolean }): Promise<[NativeTensor, NativeTensor]>;
+  initialize(eps: NativeTensor, x: NativeTensor): FlowppInitStat[];
+  context(x: NativeTensor): NativeTensor;
+  stepNames(): string[];
+  step(index: number, tensors: NativeTensor[], context: NativeTensor | null, inverse: boolean): { out: NativeTensor[]; logdet: NativeTensor | null };
+  toDtype(dtype: DType): void;
+}
+
 export interface MemoryStats { liveHandles: number; liveBytes: number; openScopes: number }
 
 export interface Addon {
@@ -134,6 +155,7 @@ export interface Addon {
   Adam: typeof NativeAdam;
   NcsnppModule: typeof NativeNcsnpp;
   InceptionModule: typeof NativeInception;
+  FlowppModule: typeof NativeFlowpp;
   /** Symmetric eigen-decomposition (ascending eigenvalues, eigenvectors as columns). */
   linalgEigh(a: NativeTensor): [NativeTensor, NativeTensor];
   unaryOps: string[];
