@@ -91,7 +91,7 @@ function scalarsOf(r: LossResult, prefix: string, order: number): Record<string,
 
 export class Trainer {
   readonly device: string;
-  readonly state: TrainingState;
+  readonly state: TrainingState<ScoreModel>;
   private readonly lossFn: LossFn;
   private readonly evalLossFn: LossFn;
   private readonly lossGen: Generator;
