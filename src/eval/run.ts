@@ -3,7 +3,8 @@
  * c in [eval.begin_ckpt, eval.end_ckpt], loads `checkpoints/checkpoint_<c>.pth` (EMA weights, eval mode), then
  * - eval.enable_loss: the eval loss over the test split (./loss.ts);
  * - eval.enable_bpd: bits/dim over eval.bpd_dataset — of the probability-flow ODE, or with eval.bound the
- *   variational upper bound (score_flow semantics: the bound replaces the ODE) (./likelihood.ts).
+ *   variational upper bound (score_flow semantics: the bound replaces the ODE) (./likelihood.ts); with
+ *   eval.dequantizer, of data dequantized by the Flow++ dequantizer of eval.dequantizer_ckpt (spec §8).
  * Every checkpoint is checked to exist before any work starts (a missing one is an error naming the path;
  * unlike the references, no waiting for checkpoints to arrive).
  */
@@ -15,6 +16,7 @@ import { sdeFromConfig, getScoreFn } from '../sde/index.js';
 import { resolveDevice } from '../device.js';
 import { ScoreflowError } from '../errors.js';
 import { loadEvalModel } from './checkpoint.js';
+import { loadEvalDequantizer } from '../dequant/checkpoint.js';
 import { checkpointFile } from './files.js';
 import { evaluateLikelihood, type LikelihoodEvalOptions, type LikelihoodEvalResult } from './likelihood.js';
 import { evaluateLoss, type LossEvalResult } from './loss.js';
@@ -46,6 +48,11 @@ export function runEvaluation(config: ResolvedConfig, workdir: string, opts: Eva
   const device = resolveDevice(config.device);
   const sde = sdeFromConfig(config);
   const out: CheckpointEvalResult[] = [];
+  const dq = e.enable_bpd && e.dequantizer ? loadEvalDequantizer(config, workdir, device) : undefined;
+  if (dq) log(`scoreflow eval: bits/dim with the Flow++ dequantizer ${dq.path} (EMA weights)`);
+  // Results with a dequantizer go to their own folder (the round files of uniform dequantization stay valid).
+  const bpdDir = dq ? join(evalDir, `dequantizer_${e.dequantizer_ckpt}`) : evalDir;
+  try {
   for (const ckpt of ckpts) {
     const { model, step } = loadEvalModel(config, checkpointFile(workdir, ckpt), device);
     try {
@@ -58,7 +65,7 @@ export function runEvaluation(config: ResolvedConfig, workdir: string, opts: Eva
         const scoreFn = getScoreFn(sde, model, { continuous: config.training.continuous, train: false });
         const kind = e.bound ? 'bound' : 'bpd';
         res.likelihood = evaluateLikelihood(config, sde, scoreFn, {
-          kind, ckpt, evalDir, device, dataset: e.bpd_dataset === 'train' ? opts.datasets?.train : opts.datasets?.test,
+          kind, ckpt, evalDir: bpdDir, device, dataset: e.bpd_dataset === 'train' ? opts.datasets?.train : opts.datasets?.test, dequantizer: dq?.deq,
           maxBatches: opts.maxBatches, boundSamples: opts.boundSamples, boundChunk: opts.boundChunk,
           progressStream: opts.progressStream, progressIntervalMs: opts.progressIntervalMs, log,
         });
@@ -70,6 +77,9 @@ export function runEvaluation(config: ResolvedConfig, workdir: string, opts: Eva
     } finally {
       model.dispose();
     }
+  }
+  } finally {
+    dq?.deq.dispose();
   }
   return out;
 }
