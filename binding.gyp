@@ -13,7 +13,7 @@
   "targets": [
     {
       "target_name": "scoreflow",
-      "sources": ["<!@(node -p \"['native', 'native/dist'].flatMap(d => require('fs').readdirSync(d).filter(f => f.endsWith('.cc')).map(f => d + '/' + f)).join(' ')\")"],
+      "sources": ["<!@(node -p \"require('fs').readdirSync('native', { recursive: true }).filter(f => f.endsWith('.cc')).sort().map(f => 'native/' + f).join(' ')\")"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "native",

@@ -99,12 +99,12 @@ export declare class NativeModuleHandle {
 
 /** Precision of a network forward (native/autocast.cc): float32, or bfloat16 autocast with float32 weights. */
 export type NativePrecision = 'fp32' | 'bf16';
-/** Per-call options of the NCSN++ forward (native/module.cc). */
+/** Per-call options of the NCSN++ forward (native/nn/ncsnpp/binding.cc). */
 export interface NativeForwardOptions { precision?: NativePrecision; channelsLast?: boolean }
 export interface AutocastDeviceState { enabled: boolean; dtype: DType }
 export interface Tf32State { cublas: boolean; cudnn: boolean }
 
-/** The module handle of the NCSN++/DDPM++ network (native/module.cc). */
+/** The module handle of the NCSN++/DDPM++ network (native/nn/ncsnpp/binding.cc). */
 export declare class NativeNcsnpp extends NativeModuleHandle {
   /** `config`: model fields at the top level or under `model` / `data` (a whole Config works). */
   constructor(config: object, seed?: number);
@@ -118,7 +118,7 @@ export declare class NativeNcsnpp extends NativeModuleHandle {
 export type InceptionVariant = 'fid' | 'torchvision';
 export interface NativeInceptionOptions { variant?: InceptionVariant; numClasses?: number; seed?: number }
 
-/** The Inception-v3 module handle (native/inception.cc). */
+/** The Inception-v3 module handle (native/nn/inception.cc). */
 export declare class NativeInception extends NativeModuleHandle {
   constructor(options?: NativeInceptionOptions);
   forward(x: NativeTensor): { pool3: NativeTensor; logits: NativeTensor };
@@ -145,6 +145,27 @@ export declare class NativeProcessGroup {
   dispose(): void;
 }
 
+/** Configuration of the Flow++ dequantizer (native/nn/flowpp/binding.cc). */
+export interface NativeFlowppConfig {
+  variant?: 'cifar10' | 'imagenet32';
+  channels?: number; height?: number; width?: number;
+  filters?: number; components?: number; blocks?: number; heads?: number;
+}
+/** What one data-dependently initialised layer's output looked like on the init batch. */
+export interface FlowppInitStat { kind: string; targetStd: number; maxAbsMean: number; minVar: number; maxVar: number }
+
+/** The Flow++ variational dequantizer handle (native/nn/flowpp/binding.cc); images NCHW. */
+export declare class NativeFlowpp extends NativeModuleHandle {
+  constructor(config?: NativeFlowppConfig, seed?: number);
+  forward(eps: NativeTensor, x: NativeTensor, opts?: { inverse?: boolean }): [NativeTensor, NativeTensor];
+  forwardAsync(eps: NativeTensor, x: NativeTensor, opts?: { inverse?: boolean }): Promise<[NativeTensor, NativeTensor]>;
+  initialize(eps: NativeTensor, x: NativeTensor): FlowppInitStat[];
+  context(x: NativeTensor): NativeTensor;
+  stepNames(): string[];
+  step(index: number, tensors: NativeTensor[], context: NativeTensor | null, inverse: boolean): { out: NativeTensor[]; logdet: NativeTensor | null };
+  toDtype(dtype: DType): void;
+}
+
 export interface MemoryStats { liveHandles: number; liveBytes: number; openScopes: number }
 
 export interface Addon {
@@ -156,6 +177,7 @@ export interface Addon {
   ProcessGroup: typeof NativeProcessGroup;
   /** The c10d backends this addon was built with. */
   distInfo(): { gloo: boolean; nccl: boolean };
+  FlowppModule: typeof NativeFlowpp;
   /** Symmetric eigen-decomposition (ascending eigenvalues, eigenvectors as columns). */
   linalgEigh(a: NativeTensor): [NativeTensor, NativeTensor];
   unaryOps: string[];

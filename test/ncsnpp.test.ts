@@ -1,4 +1,4 @@
-// NCSN++ / DDPM++ (native/ncsnpp.cc via NcsnppModule) against the PyTorch reference.
+// NCSN++ / DDPM++ (native/nn/ncsnpp/ via NcsnppModule) against the PyTorch reference.
 //
 // Goldens in test/data/ncsnpp/<case>.{pth,npz,json} were produced by running score_sde_pytorch@cb1f359
 // (Debian torch 1.13, CPU, float32): torch.manual_seed(init seed) + NCSNpp(config), every parameter then

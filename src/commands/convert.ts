@@ -8,6 +8,7 @@ import { writeSafetensors } from '../formats/safetensors.js';
 import { writeFileAtomic } from '../train/atomic.js';
 import { VERSION } from '../version.js';
 import { modelKeysOf, weightsFrom, type WeightChoice, type Weights } from './weights.js';
+import { flaxDequantizerWeights } from '../dequant/convert.js';
 
 /**
  * The safetensors `__metadata__` of a conversion. Files get shared: no local paths (they name users and
@@ -37,8 +38,13 @@ export async function run(args: Record<string, unknown>, overrides: string[]): P
     throw new ScoreflowError('ERR_ARG', `--config: ${input} is a flax checkpoint, which holds no torch parameter names; ` +
       'name the model config it was trained with (e.g. --config score_flow/vp/cifar10_ddpmpp_continuous)');
   }
-  const model = config !== undefined ? await modelKeysOf(config, overrides) : undefined;
-  const w = weightsFrom(bytes, input, choice, model);
+  // score_flow's dequantizer checkpoints (flowpp_dequantizer/checkpoints/checkpoint_<N>) are flax too.
+  const deq = config !== undefined && detectFormat(bytes, input) === 'flax-msgpack'
+    ? await flaxDequantizerWeights(bytes, input, choice, config, overrides) : undefined;
+  const model = config !== undefined && !deq ? await modelKeysOf(config, overrides) : undefined;
+  const w: Weights = deq
+    ? { weights: deq, format: 'flax-msgpack', choice, kind: `flax Flow++ dequantizer, ${choice} weights` }
+    : weightsFrom(bytes, input, choice, model);
   const encoded = output.endsWith('.safetensors')
     ? writeSafetensors(w.weights, conversionMetadata(input, w, config))
     : saveTorch(stateDict(w.weights));

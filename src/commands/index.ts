@@ -24,8 +24,8 @@ const configOptions = (y: Argv) => configOption(y).option('workdir', { ...workdi
 export const deviceOption = (y: Argv) => y
   .option('device', { type: 'string', describe: "'cpu', 'cuda', 'cuda:N' or 'auto' (default: config.device, 'auto' = the first GPU if any)" });
 
-/** The references' `--mode` values (each maps onto the command of that name). */
-export const MODES = ['train', 'eval', 'sample'] as const;
+/** The references' `--mode` values (each maps onto the command of that name, `_` read as `-`: train_deq → train-deq). */
+export const MODES = ['train', 'eval', 'sample', 'train_deq'] as const;
 
 export const COMMANDS: CommandSpec[] = [
   {
@@ -39,6 +39,16 @@ export const COMMANDS: CommandSpec[] = [
       'allow-change': { type: 'string', array: true, describe: 'config fields that may differ from the resume point\'s (e.g. optim.lr); comma-separated or repeated' },
     }),
     load: async () => (await import('./train.js')).run,
+  },
+  {
+    command: 'train-deq',
+    describe: 'train the Flow++ variational dequantizer against the score model of <workdir> (into <workdir>/flowpp_dequantizer; resumes)',
+    builder: (y, argv) => flags(integerOptions(deviceOption(configOption(y).option('workdir', workdirOption)), argv, {
+      steps: { min: 1, describe: 'stop after this many total steps (default: deq.n_iters)' },
+    }), {
+      'allow-change': { type: 'string', array: true, describe: 'config fields that may differ from the resume point\'s; comma-separated or repeated' },
+    }),
+    load: async () => (await import('./train-deq.js')).run,
   },
   {
     command: 'sample',

@@ -88,5 +88,5 @@ export function applyMode(argv: string[], modes: readonly string[]): string[] {
   }
   const rest = [...argv];
   rest.splice(at, inline ? 1 : 2);
-  return [mode, ...rest];
+  return [mode.replace(/_/g, '-'), ...rest]; // score_flow's train_deq is our train-deq
 }

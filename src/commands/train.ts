@@ -2,39 +2,17 @@
  * `scoreflow train --config <c> --workdir <dir>`: trains into a locked workdir, resuming from its newest
  * resume point. SIGINT / SIGTERM save and exit with 128 + the signal number.
  */
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadConfig } from '../config/index.js';
-import { Trainer, META_DIR, type ResumeInfo } from '../train/trainer.js';
-import { MetricsLogger } from '../train/metrics-logger.js';
-import { Progress } from '../train/progress.js';
-import { progressLogger } from '../train/progress-logger.js';
+import { Trainer, META_DIR } from '../train/trainer.js';
 import { StopSignals } from '../train/stop-signals.js';
-import { checkAllowChange, describeChange } from '../train/resume-config.js';
+import { checkAllowChange } from '../train/resume-config.js';
 import { openWorkdir } from '../workdir/open.js';
-import { argError } from '../errors.js';
 import { joinJob } from '../dist/worker.js';
 import { launch, withoutOption } from '../dist/launch.js';
+import { allowChangeArg, resumeLine, trainLogger, workdirArg } from './train-common.js';
 
 const say = (line: string) => console.error(`scoreflow train: ${line}`);
-
-function workdirArg(v: unknown): string {
-  // An empty path would resolve to the current folder and train into it.
-  if (typeof v !== 'string' || v.trim() === '') argError('--workdir', 'a folder for checkpoints and logs', v);
-  return resolve(v);
-}
-
-/** --allow-change a.b,c.d (or repeated). */
-function allowChangeArg(v: unknown): string[] {
-  if (v === undefined) return [];
-  return (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((k) => k.trim()).filter((k) => k !== '');
-}
-
-function resumeLine(r: ResumeInfo | undefined, total: number): string {
-  if (!r) return `starting at step 0 of ${total}`;
-  const from = r.interrupted ? ` from the previous resume point ${r.path} (the newest is missing, e.g. its save was cut short)` : '';
-  const changes = r.changes.length ? ` (config changes accepted: ${r.changes.map(describeChange).join(', ')})` : '';
-  return `resuming at step ${r.step} of ${total}${from}${changes}`;
-}
 
 export async function run(args: Record<string, unknown>, overrides: string[]): Promise<void> {
   const workdir = workdirArg(args.workdir);
@@ -82,9 +60,7 @@ export async function run(args: Record<string, unknown>, overrides: string[]): P
       say(`${String(args.config)} on ${trainer.device}, ${trainer.state.model.numParameters().toLocaleString()} parameters, ` +
         `${resumeLine(resumed, config.training.n_iters)}; workdir ${workdir}` +
         (job ? `; rank 0 of ${job.env.worldSize} (${job.dp.localBatch} of each batch of ${config.training.batch_size} per rank)` : ''));
-      const progress = new Progress({ total: config.training.n_iters, initial: start, label: 'train', intervalMs: 5000 });
-      const metrics = new MetricsLogger({ dir: workdir, tensorboardDir: join(workdir, 'tensorboard'), progress });
-      const logger = progressLogger(progress, metrics);
+      const logger = trainLogger(workdir, config.training.n_iters, start);
       trainer.logger = job ? { ...logger, tick: (step, total, eta) => { logger.tick?.(step, total, eta); job.reportStep(step); } } : logger;
       const r = await trainer.run();
       const how = signals.received ? `stopped by ${signals.received} (resume point saved; re-run the same command to resume)`

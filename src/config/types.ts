@@ -73,6 +73,11 @@ export interface EvalConfig {
   bound: boolean;
   dsm: boolean;
   dequantizer: boolean;
+  /**
+   * Which `<workdir>/flowpp_dequantizer/checkpoints/checkpoint_<N>` eval.dequantizer loads (the reference
+   * hard-codes 6; extension).
+   */
+  dequantizer_ckpt: number;
   offset: boolean;
   /** Probability-flow ODE solver tolerances (references: RK45 rtol = atol = 1e-5). */
   rtol: number;
@@ -155,6 +160,15 @@ export interface DeqConfig {
   /** Present in the references' configs but never passed to the model [quirk]. */
   dropout: number;
   offset: boolean;
+  /**
+   * Extensions: which Flow++ network ('auto': the reference's choice by dataset, imagenet32 for 32×32
+   * ImageNet, cifar10 for everything else) and its sizes (0: the architecture's own, spec §8).
+   */
+  architecture: 'auto' | 'cifar10' | 'imagenet32';
+  filters: number;
+  components: number;
+  blocks: number;
+  heads: number;
 }
 
 export interface Config {

@@ -8,7 +8,8 @@
  * a generator seeded by (seed + 1, ckpt, round), so a round recomputed after a crash is the same round.
  * Rounds whose file exists are skipped: a killed evaluation resumes where it stopped. In a data-parallel job
  * the pending rounds are dealt out, one per rank per wave, and their values gathered: each round is computed
- * once and exactly as one process computes it (its own seed, its whole batch); rank 0 writes.
+ * once and exactly as one process computes it (its own seed, its whole batch); rank 0 writes. With a Flow++
+ * dequantizer (eval.dequantizer) the data is not uniformly dequantized: see `dequantize` below.
  */
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
@@ -17,7 +18,10 @@ import type { ImageDataset } from '../data/index.js';
 import { evaluationLoader, datasetFromConfig, deriveSeed } from '../data/index.js';
 import { fromHost, type Tensor } from '../tensor.js';
 import { tidy } from '../scope.js';
-import { generator } from '../random.js';
+import { generator, randn, type Generator } from '../random.js';
+import { noGrad } from '../autograd.js';
+import type { FlowppDequantizer } from '../dequant/flowpp.js';
+import { dequantizedData, dequantizerBits } from '../dequant/objective.js';
 import type { ScoreFn, Sde } from '../sde/types.js';
 import { odeLikelihood, likelihoodBound } from '../likelihood/index.js';
 import { Progress, type ProgressStream } from '../train/progress.js';
@@ -45,6 +49,11 @@ export interface LikelihoodEvalOptions {
    * runs its network at eval.precision; the ODE state keeps its dtype (float64) either way.
    */
   precision?: Precision;
+  /**
+   * eval.dequantizer (spec §8): the data is dequantized by this Flow++ dequantizer (fresh eps per round)
+   * instead of uniformly, and log q(u|x)/(D ln 2) is added to each example's bits/dim.
+   */
+  dequantizer?: FlowppDequantizer;
   progressStream?: ProgressStream;
   /** Minimum ms between progress lines off a TTY (default 10000). */
   progressIntervalMs?: number;
@@ -74,6 +83,12 @@ export interface LikelihoodEvalResult {
   computed: number[];
   /** Score-network evaluations (in batches) spent by this call. */
   nfe: number;
+}
+
+/** x̂ = scaler((255·x + u)/256) with (u, sldj) from the dequantizer, and its log q(u|x)/(D ln 2) per example. */
+function dequantize(deq: FlowppDequantizer, x: Tensor, centered: boolean, gen: Generator): { data: Tensor; bits: Tensor } {
+  const { u, sldj } = noGrad(() => deq.forward(randn(x.shape, { dtype: x.dtype, device: x.device, generator: gen }), x));
+  return { data: dequantizedData(x, u, centered), bits: dequantizerBits(sldj, x.numel / x.shape[0]!).to('float64') };
 }
 
 /** Round seed of (config seed + 1, ckpt, round, kind): as the references' eval rng (seed + 1). */
@@ -106,7 +121,7 @@ export async function evaluateLikelihood(config: ResolvedConfig, sde: Sde, model
   const eps = config.training.smallest_time;
   const offset = config.data.centered ? 'centered' : 'uncentered';
   const dataset = o.dataset ?? datasetFromConfig(config.data, split); // opened once, shared by the passes
-  const loaders = Array.from({ length: repeats }, (_, r) => evaluationLoader(config, split, { uniformDequantization: true, repeat: r, dataset, prefetch: 0 }));
+  const loaders = Array.from({ length: repeats }, (_, r) => evaluationLoader(config, split, { uniformDequantization: !o.dequantizer, repeat: r, dataset, prefetch: 0 }));
   const perPass = Math.min(loaders[0]!.batchesPerEpoch, o.maxBatches ?? Infinity);
   const nBatches = loaders[0]!.batchesPerEpoch; // round ids use the full pass length, as the references
   const rounds: number[] = [];
@@ -142,20 +157,22 @@ export async function evaluateLikelihood(config: ResolvedConfig, sde: Sde, model
     const gen = generator(roundSeed(config.seed, o.ckpt, round, o.kind));
     return tidy(() => {
       const x = fromHost(batch.images, o.device);
-      const scaled = config.data.centered ? x.mul(2).sub(1) : x;
+      const deq = o.dequantizer ? dequantize(o.dequantizer, x, config.data.centered, gen) : undefined;
+      const scaled = deq ? deq.data : config.data.centered ? x.mul(2).sub(1) : x;
+      const withDeq = (bpd: Tensor) => (deq ? bpd.add(deq.bits) : bpd);
       if (o.kind === 'bpd') {
         const r = odeLikelihood(scoreFn, sde, scaled, {
           eps, rtol: e.rtol, atol: e.atol, hutchinson: e.hutchinson, generator: gen, offset,
           onStep: (info) => progress.tick(0, { t: info.t, nfe: info.nfe }),
         });
-        return { bpd: Float64Array.from(r.bpd.to('float64').toArray() as Float64Array), nfe: r.nfe };
+        return { bpd: Float64Array.from(withDeq(r.bpd.to('float64')).toArray() as Float64Array), nfe: r.nfe };
       }
       const r = likelihoodBound(scoreFn, sde, scaled, {
         generator: gen, eps, N: o.boundSamples ?? 1000, chunk: o.boundChunk ?? 1, form: e.dsm ? 'dsm' : 'ssm',
         hutchinson: e.hutchinson === 'exact' ? 'rademacher' : e.hutchinson, importanceWeighting: true, epsOffset: e.offset, offset,
         onProgress: (done, total) => progress.tick(0, { samples: `${done}/${total}` }),
       });
-      return { bpd: Float64Array.from(r.bpd.to('float64').toArray() as Float64Array), nfe: r.nfe };
+      return { bpd: Float64Array.from(withDeq(r.bpd.to('float64')).toArray() as Float64Array), nfe: r.nfe };
     });
   };
   for (let i = 0; i < pending.length; i += world) {

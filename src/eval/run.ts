@@ -3,7 +3,8 @@
  * c in [eval.begin_ckpt, eval.end_ckpt], loads `checkpoints/checkpoint_<c>.pth` (EMA weights, eval mode), then
  * - eval.enable_loss: the eval loss over the test split (./loss.ts);
  * - eval.enable_bpd: bits/dim over eval.bpd_dataset — of the probability-flow ODE, or with eval.bound the
- *   variational upper bound (score_flow semantics: the bound replaces the ODE) (./likelihood.ts).
+ *   variational upper bound (score_flow semantics: the bound replaces the ODE) (./likelihood.ts); with
+ *   eval.dequantizer, of data dequantized by the Flow++ dequantizer of eval.dequantizer_ckpt (spec §8).
  * `runEvaluation` checks every checkpoint to exist before any work starts (a missing one is an error naming
  * the path); `watchEvaluation` waits for each to arrive, as the references do.
  */
@@ -15,6 +16,7 @@ import { sdeFromConfig, getScoreFn } from '../sde/index.js';
 import { resolveDevice } from '../device.js';
 import { ScoreflowError } from '../errors.js';
 import { loadEvalModel } from './checkpoint.js';
+import { loadEvalDequantizer } from '../dequant/checkpoint.js';
 import { checkpointFile } from './files.js';
 import { waitForCheckpoint, type WatchOptions } from './watch.js';
 import { evaluateLikelihood, type LikelihoodEvalOptions, type LikelihoodEvalResult } from './likelihood.js';
@@ -43,6 +45,10 @@ interface EvalRun {
   evalDir: string;
   device: string;
   sde: ReturnType<typeof sdeFromConfig>;
+  /** eval.dequantizer: the Flow++ dequantizer, loaded once for every checkpoint. */
+  dq?: ReturnType<typeof loadEvalDequantizer>;
+  /** Where bits/dim rounds go: results with a dequantizer have their own folder (uniform ones stay valid). */
+  bpdDir: string;
 }
 
 function checkpointRange(config: ResolvedConfig): number[] {
@@ -58,7 +64,25 @@ function startRun(config: ResolvedConfig, workdir: string, opts: EvalOptions): E
   if (e.bound && !e.enable_bpd) log('scoreflow eval: eval.bound needs eval.enable_bpd=true (the bound replaces the ODE bits/dim)');
   const evalDir = join(workdir, opts.evalFolder ?? 'eval');
   if (!opts.group || opts.group.rank === 0) mkdirSync(evalDir, { recursive: true });
-  return { config, workdir, opts, log, evalDir, device: resolveDevice(config.device), sde: sdeFromConfig(config) };
+  const device = resolveDevice(config.device);
+  const dq = e.enable_bpd && e.dequantizer ? loadEvalDequantizer(config, workdir, device) : undefined;
+  if (dq) log(`scoreflow eval: bits/dim with the Flow++ dequantizer ${dq.path} (EMA weights)`);
+  const bpdDir = dq ? join(evalDir, `dequantizer_${e.dequantizer_ckpt}`) : evalDir;
+  return { config, workdir, opts, log, evalDir, device, sde: sdeFromConfig(config), dq, bpdDir };
+}
+
+/** Evaluates `ckpts` in order, each after `ready(path)` resolves; the dequantizer is freed at the end. */
+async function evaluateAll(run: EvalRun, ckpts: number[], ready: (path: string) => Promise<void>): Promise<CheckpointEvalResult[]> {
+  const out: CheckpointEvalResult[] = [];
+  try {
+    for (const c of ckpts) {
+      await ready(checkpointFile(run.workdir, c));
+      out.push(await evaluateCheckpoint(run, c));
+    }
+  } finally {
+    run.dq?.deq.dispose();
+  }
+  return out;
 }
 
 /** Every snapshot checkpoint in eval.begin_ckpt..end_ckpt, checked to exist before any work starts. */
@@ -72,10 +96,7 @@ export async function runEvaluation(config: ResolvedConfig, workdir: string, opt
         'training writes checkpoint_<step // snapshot_freq>.pth; `scoreflow eval --watch` waits for checkpoints still to come)');
     }
   }
-  const run = startRun(config, workdir, opts);
-  const out: CheckpointEvalResult[] = [];
-  for (const c of ckpts) out.push(await evaluateCheckpoint(run, c));
-  return out;
+  return evaluateAll(startRun(config, workdir, opts), ckpts, async () => {});
 }
 
 /**
@@ -85,12 +106,7 @@ export async function runEvaluation(config: ResolvedConfig, workdir: string, opt
 export async function watchEvaluation(config: ResolvedConfig, workdir: string, opts: EvalOptions & { watch?: WatchOptions } = {}): Promise<CheckpointEvalResult[]> {
   const ckpts = checkpointRange(config);
   const run = startRun(config, workdir, opts);
-  const out: CheckpointEvalResult[] = [];
-  for (const c of ckpts) {
-    await waitForCheckpoint(checkpointFile(workdir, c), { log: run.log, ...opts.watch });
-    out.push(await evaluateCheckpoint(run, c));
-  }
-  return out;
+  return evaluateAll(run, ckpts, (path) => waitForCheckpoint(path, { log: run.log, ...opts.watch }));
 }
 
 async function evaluateCheckpoint(run: EvalRun, ckpt: number): Promise<CheckpointEvalResult> {
@@ -107,7 +123,7 @@ async function evaluateCheckpoint(run: EvalRun, ckpt: number): Promise<Checkpoin
       const scoreFn = getScoreFn(sde, model, { continuous: config.training.continuous, train: false });
       const kind = e.bound ? 'bound' : 'bpd';
       res.likelihood = await evaluateLikelihood(config, sde, scoreFn, {
-        kind, ckpt, evalDir, device, dataset: e.bpd_dataset === 'train' ? opts.datasets?.train : opts.datasets?.test,
+        kind, ckpt, evalDir: run.bpdDir, device, dequantizer: run.dq?.deq, dataset: e.bpd_dataset === 'train' ? opts.datasets?.train : opts.datasets?.test,
         maxBatches: opts.maxBatches, boundSamples: opts.boundSamples, boundChunk: opts.boundChunk,
         progressStream: opts.progressStream, progressIntervalMs: opts.progressIntervalMs, log, group: opts.group,
       });

@@ -1,5 +1,5 @@
 /**
- * The Inception-v3 feature network of the sample-quality metrics (native/inception.cc) as a TS object:
+ * The Inception-v3 feature network of the sample-quality metrics (native/nn/inception.cc) as a TS object:
  * construction, weight loading from PyTorch state dicts (pytorch-fid's pt_inception-2015-12-05 weights or
  * torchvision's ImageNet weights), and batched pool_3 / logits extraction. See docs/metrics.md.
  */

@@ -4,16 +4,11 @@
  */
 import { addon, type Device, type NativeNcsnpp } from '../native.js';
 import type { Config, DeepReadonly } from '../config/index.js';
-import type { HostTensor } from '../host-tensor.js';
-import { ScoreflowError } from '../errors.js';
-import { fromHost, type Tensor } from '../tensor.js';
-import { noGrad } from '../autograd.js';
+import type { Tensor } from '../tensor.js';
 import { applyTf32, checkPrecision, executionPolicy, forwardOptions, resolveChannelsLast, type Precision, type Stage } from '../precision.js';
+import { loadInto, type AnyTensor, type LoadReport } from './load-state-dict.js';
 
-export interface LoadReport { missing: string[]; unexpected: string[]; mismatched: { key: string; expected: number[]; received: number[] }[] }
-
-type AnyTensor = Tensor | HostTensor;
-const isDevice = (t: AnyTensor): t is Tensor => typeof (t as Tensor).dispose === 'function';
+export { describeReport, type LoadReport } from './load-state-dict.js';
 
 export interface ScoreModelOptions {
   seed?: number;
@@ -118,28 +113,7 @@ export class ScoreModel {
   loadStateDict(sd: Map<string, AnyTensor>, opts: { strict?: boolean } = {}): LoadReport {
     const own = this.stateDict();
     try {
-      const report: LoadReport = { missing: [], unexpected: [], mismatched: [] };
-      for (const key of own.keys()) if (!sd.has(key)) report.missing.push(key);
-      for (const [key, t] of sd) {
-        const mine = own.get(key);
-        if (!mine) report.unexpected.push(key);
-        else if (mine.shape.join() !== t.shape.join()) report.mismatched.push({ key, expected: mine.shape, received: [...t.shape] });
-      }
-      const problems = report.missing.length + report.unexpected.length + report.mismatched.length;
-      if ((opts.strict ?? true) && problems > 0) throw new ScoreflowError('ERR_STATE_DICT', describeReport(report));
-      noGrad(() => {
-        for (const [key, t] of sd) {
-          const mine = own.get(key);
-          if (!mine || report.mismatched.some((m) => m.key === key)) continue;
-          if (isDevice(t)) mine.copy_(t);
-          else {
-            const src = fromHost(t);
-            mine.copy_(src);
-            src.dispose();
-          }
-        }
-      });
-      return report;
+      return loadInto(own, sd, opts.strict ?? true);
     } finally {
       for (const t of own.values()) t.dispose();
     }
@@ -150,16 +124,4 @@ export class ScoreModel {
     this.params = undefined;
     this.net.dispose();
   }
-}
-
-export function describeReport(r: LoadReport): string {
-  const parts: string[] = [];
-  const list = (xs: string[]) => xs.slice(0, 8).join(', ') + (xs.length > 8 ? ` … (${xs.length} in all)` : '');
-  if (r.missing.length) parts.push(`missing keys: ${list(r.missing)}`);
-  if (r.unexpected.length) parts.push(`unexpected keys: ${list(r.unexpected)}`);
-  if (r.mismatched.length) {
-    parts.push('shape mismatches: ' + r.mismatched.slice(0, 8)
-      .map((m) => `${m.key} expected [${m.expected.join(', ')}] received [${m.received.join(', ')}]`).join('; '));
-  }
-  return `state dict does not match the model: ${parts.join('; ')}`;
 }

@@ -4,7 +4,7 @@
  * resumption needs (random-stream states, data position, config). Written atomically.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { ScoreModel } from '../model/score-model.js';
+import type { AnyTensor } from '../model/load-state-dict.js';
 import type { Ema } from '../model/ema.js';
 import type { Optimizer } from './optimizer.js';
 import { saveTorch } from '../formats/torch-save.js';
@@ -16,9 +16,16 @@ import { fromHost, type Tensor } from '../tensor.js';
 import { writeFileAtomic } from './atomic.js';
 import { ScoreflowError } from '../errors.js';
 
-export interface TrainingState {
+/** What a checkpoint needs of a network (the score model, the Flow++ dequantizer). */
+export interface CheckpointedModel {
+  stateDict(): Map<string, Tensor>;
+  parameters(): Tensor[];
+  loadStateDict(sd: Map<string, AnyTensor>, opts: { strict?: boolean }): unknown;
+}
+
+export interface TrainingState<M extends CheckpointedModel = CheckpointedModel> {
   step: number;
-  model: ScoreModel;
+  model: M;
   ema: Ema;
   optimizer: Optimizer;
 }

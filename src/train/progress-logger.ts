@@ -17,7 +17,7 @@ export function progressTiming(eta: EtaEstimate): ProgressTiming {
 export function progressLogger(progress: Progress, metrics: MetricsLogger): TrainLogger {
   return {
     log: (step, scalars) => metrics.log({ step, ...scalars }),
-    tick: (_step, _total, eta) => progress.tick(1, undefined, progressTiming(eta)),
+    tick: (_step, _total, eta) => progress.tick(1, undefined, eta && progressTiming(eta)),
     phase: (shape) => progress.sub(shape),
     image: (tag, png, h, w, c, step) => metrics.image(tag, png, h, w, c, step),
     close: () => { progress.done(); metrics.close(); },

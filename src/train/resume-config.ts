@@ -10,6 +10,7 @@ import { argError, ScoreflowError } from '../errors.js';
 /** Fields a resumed run may change freely: how long to train and what to log, evaluate, sample and save. */
 export const FREELY_CHANGEABLE: readonly string[] = [
   'training.n_iters',
+  'deq.n_iters',
   'training.log_freq',
   // Eval batches and snapshot samples draw from their own loader and generators, not the training streams.
   'training.eval_freq',

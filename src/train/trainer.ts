@@ -36,8 +36,11 @@ import type { DataParallel } from '../dist/data-parallel.js';
 export interface TrainLogger {
   /** Called every log_freq steps (and for eval metrics) with scalar metrics. */
   log(step: number, scalars: Record<string, number>): void;
-  /** Called after every step (progress display), before that step's eval, saves and snapshot. */
-  tick?(step: number, total: number, eta: EtaEstimate): void;
+  /**
+   * Called after every step (progress display), before that step's eval, saves and snapshot. `eta` is the
+   * trainer's estimate counting the phases to come; without it the progress line times the steps itself.
+   */
+  tick?(step: number, total: number, eta?: EtaEstimate): void;
   /** A progress line for a long phase between steps (snapshot sampling), ended by the trainer. */
   phase?(shape: { label: string; total?: number; per?: PerUnit }): PhaseProgress;
   /** Sample grids (PNG) from snapshot sampling. */
@@ -99,7 +102,7 @@ function scalarsOf(r: LossResult, prefix: string, order: number): Record<string,
 
 export class Trainer {
   readonly device: string;
-  readonly state: TrainingState;
+  readonly state: TrainingState<ScoreModel>;
   private readonly lossFn: LossFn;
   private readonly evalLossFn: LossFn;
   private readonly lossGen: Generator;

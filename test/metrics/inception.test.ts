@@ -1,4 +1,4 @@
-// Inception-v3 (native/inception.cc) architecture tests. No real weights exist here, so:
+// Inception-v3 (native/nn/inception.cc) architecture tests. No real weights exist here, so:
 //  - the state-dict key list and shapes equal pytorch-fid's FID Inception (fid_inception_keys.json: the
 //    state_dict() of a torch model built from a reading of pytorch-fid src/pytorch_fid/inception.py and
 //    torchvision's Inception3(num_classes=1008, aux_logits=False), torch 1.13);

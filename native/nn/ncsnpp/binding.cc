@@ -28,7 +28,7 @@
 #include "async.h"
 #include "autocast.h"
 #include "module_handle.h"
-#include "ncsnpp.h"
+#include "nn/ncsnpp/ncsnpp.h"
 
 namespace sf {
 namespace {
@@ -236,11 +236,13 @@ class NcsnppModule : public ModuleHandle<NcsnppModule, NCSNpp> {
 
 }  // namespace
 
-void InitInception(Napi::Env env, Napi::Object exports);  // inception.cc
+void InitInception(Napi::Env env, Napi::Object exports);  // nn/inception.cc
+void InitFlowpp(Napi::Env env, Napi::Object exports);     // nn/flowpp/binding.cc
 
 void InitModules(Napi::Env env, Napi::Object exports) {
   exports.Set("NcsnppModule", NcsnppModule::Define(env));
   InitInception(env, exports);
+  InitFlowpp(env, exports);
 }
 
 }  // namespace sf
