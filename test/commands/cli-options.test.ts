@@ -60,15 +60,21 @@ describe('numeric options', () => {
 
 describe('--mode', () => {
   it('lists the modes it maps', async () => {
-    await rejects(['--mode', 'bogus', ...base], "--mode: expected one of train|eval|sample, received 'bogus'");
-    await rejects([...base, '--mode=stats'], "--mode: expected one of train|eval|sample, received 'stats'");
-    await rejects([...base, '--mode'], '--mode: expected one of train|eval|sample, received no value (write --mode train)');
+    await rejects(['--mode', 'bogus', ...base], "--mode: expected one of train|eval|sample|train_deq, received 'bogus'");
+    await rejects([...base, '--mode=stats'], "--mode: expected one of train|eval|sample|train_deq, received 'stats'");
+    await rejects([...base, '--mode'], '--mode: expected one of train|eval|sample|train_deq, received no value (write --mode train)');
   });
 
   it('suggests the closest mode for a near miss', async () => {
-    await rejects(['--mode', 'evl', ...base], "--mode: expected one of train|eval|sample, received 'evl'; did you mean 'eval'?");
-    await rejects(['--mode=Sampel', ...base], "--mode: expected one of train|eval|sample, received 'Sampel'; did you mean 'sample'?");
-    await rejects(['--mode', 'trian', ...base], "--mode: expected one of train|eval|sample, received 'trian'; did you mean 'train'?");
+    await rejects(['--mode', 'evl', ...base], "--mode: expected one of train|eval|sample|train_deq, received 'evl'; did you mean 'eval'?");
+    await rejects(['--mode=Sampel', ...base], "--mode: expected one of train|eval|sample|train_deq, received 'Sampel'; did you mean 'sample'?");
+    await rejects(['--mode', 'trian', ...base], "--mode: expected one of train|eval|sample|train_deq, received 'trian'; did you mean 'train'?");
+  });
+
+  it('maps score_flow\'s train_deq onto train-deq', async () => {
+    const needs = /^train-deq needs a trained score model: .*checkpoint_2\.pth does not exist/;
+    await rejects(['--mode', 'train_deq', ...base], needs, 'ERR_CONFIG');
+    await rejects(['train-deq', ...base], needs, 'ERR_CONFIG');
   });
 });
 

@@ -51,7 +51,7 @@ describe('config files', () => {
       importance_weighting: false, continuous: true, n_jitted_steps: 5, reduce_mean: true, smallest_time: 1e-5,
       sde: 'vpsde', score_matching_order: 1,
     });
-    expect(c.deq).toEqual({ n_iters: 300001, ema_rate: 0.99, dropout: 0.0, offset: true });
+    expect(c.deq).toEqual({ n_iters: 300001, ema_rate: 0.99, dropout: 0.0, offset: true, architecture: 'auto', filters: 0, components: 0, blocks: 0, heads: 0 });
     expect(c.sampling).toMatchObject({ method: 'ode', smallest_time: 1e-3, n_steps_each: 1, noise_removal: true, probability_flow: false, snr: 0.16 });
     expect(c.eval).toMatchObject({
       begin_ckpt: 26, end_ckpt: 26, ckpt_id: 26, batch_size: 1024, enable_sampling: false, num_samples: 50000,
