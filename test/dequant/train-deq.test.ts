@@ -63,13 +63,13 @@ describe('train-deq', () => {
 
       const config = deqConfig(['eval.dequantizer=true', 'eval.dequantizer_ckpt=1', 'eval.begin_ckpt=1', 'eval.end_ckpt=1',
         'eval.batch_size=4', 'eval.num_repeats=1', 'eval.rtol=1e-2', 'eval.atol=1e-2', 'eval.enable_loss=false']);
-      const [res] = runEvaluation(config, a, { datasets, maxBatches: 1, log: () => {} });
+      const [res] = await runEvaluation(config, a, { datasets, maxBatches: 1, log: () => {} });
       const s = res!.likelihood!.summary;
       expect(s.n).toBe(4);
       expect(Number.isFinite(s.mean)).toBe(true);
       expect(existsSync(join(a, 'eval', 'dequantizer_1'))).toBe(true);
-      expect(() => runEvaluation(deqConfig(['eval.dequantizer=true', 'eval.dequantizer_ckpt=9', 'eval.begin_ckpt=1', 'eval.end_ckpt=1']), a, { datasets, log: () => {} }))
-        .toThrow(/no dequantizer checkpoint .*checkpoint_9\.pth .*--config\.eval\.dequantizer_ckpt/);
+      await expect(runEvaluation(deqConfig(['eval.dequantizer=true', 'eval.dequantizer_ckpt=9', 'eval.begin_ckpt=1', 'eval.end_ckpt=1']), a, { datasets, log: () => {} }))
+        .rejects.toThrow(/no dequantizer checkpoint .*checkpoint_9\.pth .*--config\.eval\.dequantizer_ckpt/);
     } finally {
       rmSync(a, { recursive: true, force: true });
       rmSync(b, { recursive: true, force: true });
