@@ -13,13 +13,13 @@ import type { ResolvedConfig } from '../config/index.js';
 import type { ScoreModel } from '../model/score-model.js';
 import { Ema } from '../model/ema.js';
 import { Optimizer } from '../train/optimizer.js';
-import { applyCheckpoint, captureCheckpoint, readCheckpoint, serializeCheckpoint, type TrainingState, type CheckpointExtras } from '../train/checkpoint.js';
+import { applyCheckpoint, captureCheckpoint, serializeCheckpoint, type TrainingState, type CheckpointExtras } from '../train/checkpoint.js';
 import { ResumePoints } from '../train/resume-points.js';
-import { checkResumeConfig } from '../train/resume-config.js';
 import { assertFiniteState, DivergenceError } from '../train/divergence.js';
 import { StepHealth } from '../train/step-health.js';
 import { writeFileAtomic } from '../train/atomic.js';
-import type { ResumeInfo, TrainLogger, TrainResult } from '../train/trainer.js';
+import type { TrainLogger, TrainResult } from '../train/trainer.js';
+import { resumeFrom, type ResumeInfo } from '../train/resume.js';
 import { makeDirs } from '../workdir/make-dirs.js';
 import { loadEvalModel } from '../eval/checkpoint.js';
 import { sdeFromConfig, getScoreFn, importanceSampler, type Sde, type ScoreFn, type ImportanceSampler } from '../sde/index.js';
@@ -127,31 +127,25 @@ export class DeqTrainer {
   }
 
   resume(): ResumeInfo | undefined {
-    const picked = this.resumePoints.pick();
-    if (!picked) return undefined;
-    const { path } = picked;
-    let loaded: ReturnType<typeof readCheckpoint>;
-    try { loaded = readCheckpoint(path); } catch (e) { throw this.resumePoints.cannotResume(path, e); }
-    const json = loaded.extras?.json ?? {};
-    const changes = checkResumeConfig(json.config ?? this.config, this.config, this.opts.allowChanges ?? [], path);
-    try {
-      applyCheckpoint(loaded.checkpoint, this.state);
-      const extras = loaded.extras;
-      if (extras) {
-        const data = extras.json.data as { train: LoaderState; eval: LoaderState };
-        this.loaders.train.setState(data.train);
-        this.loaders.eval.setState(data.eval);
-        this.gen.setState(extras.blobs.loss_rng!);
-        this.evalGen.setState(extras.blobs.eval_rng!);
-        this.emaTrainBpd = Number(extras.json.ema_train_bpd ?? 0);
-        this.emaEvalBpd = Number(extras.json.ema_eval_bpd ?? 0);
-      }
-    } catch (e) {
-      throw this.resumePoints.cannotResume(path, e);
-    }
-    this.initialized = true;
-    this.resumePoints.resumedFrom(path, this.state.step);
-    return { step: this.state.step, path, interrupted: picked.interrupted, changes };
+    const info = resumeFrom(this.resumePoints, {
+      config: this.config, savedConfig: () => this.config, allowChanges: this.opts.allowChanges ?? [],
+      apply: (loaded) => {
+        applyCheckpoint(loaded.checkpoint, this.state);
+        const extras = loaded.extras;
+        if (extras) {
+          const data = extras.json.data as { train: LoaderState; eval: LoaderState };
+          this.loaders.train.setState(data.train);
+          this.loaders.eval.setState(data.eval);
+          this.gen.setState(extras.blobs.loss_rng!);
+          this.evalGen.setState(extras.blobs.eval_rng!);
+          this.emaTrainBpd = Number(extras.json.ema_train_bpd ?? 0);
+          this.emaEvalBpd = Number(extras.json.ema_eval_bpd ?? 0);
+        }
+        return this.state.step;
+      },
+    });
+    if (info) this.initialized = true;
+    return info;
   }
 
   requestStop(): void { this.stopRequested = true; }

@@ -10,9 +10,9 @@ import type { ResolvedConfig } from '../config/index.js';
 import { ScoreModel } from '../model/score-model.js';
 import { Ema } from '../model/ema.js';
 import { Optimizer } from './optimizer.js';
-import { applyCheckpoint, captureCheckpoint, parseCheckpoint, readCheckpoint, serializeCheckpoint, type TrainingState, type CheckpointExtras, type LoadedCheckpoint } from './checkpoint.js';
+import { applyCheckpoint, captureCheckpoint, parseCheckpoint, serializeCheckpoint, type TrainingState, type CheckpointExtras, type LoadedCheckpoint } from './checkpoint.js';
 import { ResumePoints } from './resume-points.js';
-import { checkResumeConfig, type ConfigChange } from './resume-config.js';
+import { resumeFrom, type ResumeInfo } from './resume.js';
 import { assertFiniteState, DivergenceError } from './divergence.js';
 import { StepHealth } from './step-health.js';
 import { writeFileAtomic } from './atomic.js';
@@ -62,14 +62,7 @@ export interface TrainOptions {
 
 export interface TrainResult { step: number; stoppedBy: 'done' | 'stop' | 'stopAtStep'; lastLoss: number }
 
-export interface ResumeInfo {
-  step: number;
-  path: string;
-  /** The newest resume point was missing (a save was cut short): this is the previous one. */
-  interrupted: boolean;
-  /** Accepted config changes against the resume point's config. */
-  changes: ConfigChange[];
-}
+export type { ResumeInfo } from './resume.js';
 
 /** The resume points' folder (score_sde_pytorch's name). */
 export const META_DIR = 'checkpoints-meta';
@@ -161,19 +154,10 @@ export class Trainer {
    * differs in a refused field, or does not fit the model.
    */
   resume(): ResumeInfo | undefined {
-    const picked = this.resumePoints.pick();
-    if (!picked) return undefined;
-    const { path } = picked;
-    let loaded: ReturnType<typeof readCheckpoint>;
-    try { loaded = readCheckpoint(path); } catch (e) { throw this.resumePoints.cannotResume(path, e); }
-    const changes = checkResumeConfig(loaded.extras?.json.config ?? this.savedConfig(), this.config, this.opts.allowChanges ?? [], path);
-    try {
-      this.applyLoaded(loaded);
-    } catch (e) {
-      throw this.resumePoints.cannotResume(path, e);
-    }
-    this.resumePoints.resumedFrom(path, this.state.step);
-    return { step: this.state.step, path, interrupted: picked.interrupted, changes };
+    return resumeFrom(this.resumePoints, {
+      config: this.config, savedConfig: () => this.savedConfig(), allowChanges: this.opts.allowChanges ?? [],
+      apply: (loaded) => { this.applyLoaded(loaded); return this.state.step; },
+    });
   }
 
   private applyLoaded(loaded: LoadedCheckpoint): void {
