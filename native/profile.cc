@@ -15,7 +15,10 @@
 #include <thread>
 #if SF_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAFunctions.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <cuda_runtime_api.h>
 #endif
 
 namespace sf {
@@ -167,8 +170,9 @@ c10::DeviceIndex CudaIndex(const Napi::CallbackInfo& info) {
 }
 #endif
 
-// cudaMemoryStats(device = 0) -> { allocated, reserved, peakAllocated, peakReserved } bytes (the caching
-// allocator's aggregate pool; the peaks since the start or the last cudaResetPeak).
+// cudaMemoryStats(device = 0) -> { allocated, reserved, peakAllocated, peakReserved, free, total } bytes (the
+// caching allocator's aggregate pool, the peaks since the start or the last cudaResetPeak; free and total
+// from cudaMemGetInfo: what the driver can still give, which excludes the allocator's reserved pool).
 Napi::Value CudaMemoryStats(const Napi::CallbackInfo& info) {
 #if SF_WITH_CUDA
   c10::DeviceIndex idx = CudaIndex(info);
@@ -180,6 +184,13 @@ Napi::Value CudaMemoryStats(const Napi::CallbackInfo& info) {
   o.Set("reserved", num(stats.reserved_bytes[kAggregate].current));
   o.Set("peakAllocated", num(stats.allocated_bytes[kAggregate].peak));
   o.Set("peakReserved", num(stats.reserved_bytes[kAggregate].peak));
+  size_t free_bytes = 0, total_bytes = 0;
+  {
+    c10::cuda::CUDAGuard guard(idx);
+    C10_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+  }
+  o.Set("free", num(static_cast<int64_t>(free_bytes)));
+  o.Set("total", num(static_cast<int64_t>(total_bytes)));
   return o;
 #else
   ThrowDevice("cudaMemoryStats: this addon was built without CUDA (rebuild against a CUDA libtorch)");

@@ -1,6 +1,6 @@
 /**
  * npm run bench [-- --reference <score_sde_pytorch checkout>] [--threads 2,1] [--repeats N] [--channels-last]
- *   [--measures train_step,...] [--likelihood-batches 4,16] [--likelihood-repeats N] [--likelihood-threads N] [--out FILE] [--no-dp]
+ *   [--measures train_step,...] [--likelihood-models fmnist_quick,golden] [--likelihood-batches 4,16] [--likelihood-repeats N] [--likelihood-threads N] [--out FILE] [--no-dp]
  * Times the cifar10 DDPM++ model (batch 8, CPU fp32): forward, forward+backward, and a full training step
  * (likelihood weighting + importance sampling), and the likelihood solve on the golden model
  * (scripts/bench/likelihood.ts), at each thread count. With a reference checkout, each row alternates
@@ -26,7 +26,7 @@ import { noGrad } from '../src/autograd.js';
 import { tidy } from '../src/scope.js';
 import { setNumThreads, buildInfo } from '../src/device.js';
 import { threadEnvDefaults } from '../src/thread-env.js';
-import { likelihoodRows, printLikelihoodHeader, likelihoodTolerances } from './bench/likelihood.js';
+import { likelihoodRows, printLikelihoodHeader, likelihoodTolerances, LIKELIHOOD_MODELS } from './bench/likelihood.js';
 import { benchTrainStep } from './bench/train-step.js';
 import { alternate, median, seconds, type PairRow } from './bench/alternate.js';
 import { ReferenceWorker } from './bench/reference-client.js';
@@ -42,6 +42,7 @@ const args = yargs(hideBin(process.argv))
   .option('config', { type: 'string', default: 'score_sde_pytorch/vp/cifar10_ddpmpp_continuous' })
   .option('channels-last', { type: 'boolean', default: false, describe: 'also time forward+backward channels-last' })
   .option('bf16', { type: 'boolean', default: true, describe: 'time the bf16 training step (--no-bf16 skips it)' })
+  .option('likelihood-models', { type: 'string', default: 'fmnist_quick,golden', describe: `likelihood bench models, comma-separated (${Object.keys(LIKELIHOOD_MODELS).join(', ')})` })
   .option('likelihood-batches', { type: 'string', default: '4,16', describe: 'likelihood batch sizes, comma-separated' })
   .option('likelihood-repeats', { type: 'number', default: 3, describe: 'alternated pairs per likelihood row' })
   .option('likelihood-threads', { type: 'string', describe: 'thread counts for the likelihood rows (default: --threads)' })
@@ -159,9 +160,15 @@ if (precisionCheck) {
 model.dispose();
 
 const likelihood = [];
-if (process.env.SCOREFLOW_BENCH_LIKELIHOOD !== '0') printLikelihoodHeader();
-for (const threads of list(args['likelihood-threads'] ?? args.threads)) {
-  likelihood.push(...(await likelihoodRows(list(args['likelihood-batches']), threads, args['likelihood-repeats'], ref) ?? []));
+const likelihoodModels = args['likelihood-models'].split(',').filter(Boolean);
+for (const name of likelihoodModels) {
+  if (!(name in LIKELIHOOD_MODELS)) throw new Error(`--likelihood-models: unknown '${name}'; expected some of ${Object.keys(LIKELIHOOD_MODELS).join(', ')}`);
+}
+for (const name of process.env.SCOREFLOW_BENCH_LIKELIHOOD === '0' ? [] : likelihoodModels) {
+  printLikelihoodHeader(name);
+  for (const threads of list(args['likelihood-threads'] ?? args.threads)) {
+    likelihood.push(...(await likelihoodRows(name, list(args['likelihood-batches']), threads, args['likelihood-repeats'], ref) ?? []));
+  }
 }
 ref?.close();
 const loadEnd = machine().loadavg;
@@ -175,7 +182,7 @@ if (out) {
     date: new Date().toISOString(), argv: process.argv.slice(2), machine: { ...machine(), loadStart, loadEnd },
     scoreflow: { libtorch: buildInfo().torchVersion, blas: mappedBlas(), env: threadEnv(process.env) },
     reference: refInfo ? { path: args.reference, torch: refInfo.torch, blas: refInfo.blas, env: refInfo.env, setting: args['reference-env'] } : null,
-    likelihoodTolerances: likelihoodTolerances(), precisionCheck: precisionCheck ?? null, rows, likelihood,
+    likelihoodTolerances: Object.fromEntries(likelihoodModels.map((m) => [m, likelihoodTolerances(m)])), precisionCheck: precisionCheck ?? null, rows, likelihood,
   }, null, 2) + '\n');
   console.log(`wrote ${out}`);
 }

@@ -19,5 +19,8 @@ export function buildInfo() { return native.buildInfo(); }
 /** The best default device: the first GPU when one is usable, else the CPU. */
 export function defaultDevice(): string { return native.cudaIsAvailable() ? 'cuda:0' : 'cpu'; }
 
+/** A CUDA device name ('cuda', 'cuda:N'). */
+export const isCuda = (device: string): boolean => device === 'cuda' || device.startsWith('cuda:');
+
 /** 'auto' → defaultDevice(); anything else is checked by the addon when first used. */
 export function resolveDevice(name: string): string { return name === 'auto' ? defaultDevice() : name; }

@@ -236,7 +236,11 @@ export interface Addon {
   cudaMemoryStats(device?: number | Device): CudaMemoryStats;
   cudaResetPeak(device?: number | Device): void;
 }
-export interface CudaMemoryStats { allocated: number; reserved: number; peakAllocated: number; peakReserved: number }
+export interface CudaMemoryStats {
+  allocated: number; reserved: number; peakAllocated: number; peakReserved: number;
+  /** cudaMemGetInfo: bytes the driver can still give (the allocator's reserved pool excluded), and the device's. */
+  free: number; total: number;
+}
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /**

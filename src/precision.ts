@@ -15,6 +15,7 @@
  */
 import { addon, type Device, type NativeForwardOptions } from './native.js';
 import { argError } from './errors.js';
+import { isCuda } from './device.js';
 import type { Config, DeepReadonly, PrecisionName, ChannelsLastSetting } from './config/index.js';
 
 export type Precision = PrecisionName;
@@ -23,7 +24,6 @@ export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16'];
 export type Stage = 'training' | 'eval';
 
 export const isPrecision = (v: unknown): v is Precision => typeof v === 'string' && (PRECISIONS as readonly string[]).includes(v);
-const isCuda = (device: Device): boolean => device === 'cuda' || device.startsWith('cuda:');
 
 function precisionArg(p: unknown): Precision {
   if (!isPrecision(p)) argError('precision', `one of ${PRECISIONS.map((x) => `'${x}'`).join(', ')}`, p);

@@ -1,23 +1,24 @@
 /**
- * node --import ./scripts/register-ts.js scripts/bench/likelihood-overhead.ts [--batch 4] [--threads 2]
+ * node --import ./scripts/register-ts.js scripts/bench/likelihood-overhead.ts [--batch 4] [--threads 2] [--model golden]
  * Where a likelihood evaluation's time goes outside the network: the same right-hand side (drift + Hutchinson
- * VJP at a fixed state) timed alone, next to the per-evaluation time inside an RK45 solve on the golden model,
+ * VJP at a fixed state) timed alone, next to the per-evaluation time inside an RK45 solve on a bench model,
  * with minor page faults per evaluation for both (fresh pages the allocator had given back to the system).
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { setNumThreads } from '../../src/device.js';
-import { goldenLikelihood } from './likelihood.js';
+import { benchLikelihood } from './likelihood.js';
 
 const args = yargs(hideBin(process.argv))
   .option('batch', { type: 'number', default: 4 })
   .option('threads', { type: 'number', default: 2 })
   .option('evaluations', { type: 'number', default: 30 })
+  .option('model', { type: 'string', default: 'golden', describe: 'bench model (scripts/bench/likelihood.ts)' })
   .strict().parseSync();
 
 setNumThreads(args.threads);
-const golden = goldenLikelihood();
-if (!golden) throw new Error('likelihood-overhead: no golden model under test/data/reference/');
+const golden = benchLikelihood(args.model);
+if (!golden) throw new Error(`likelihood-overhead: no weights for the bench model '${args.model}'`);
 const faults = () => process.resourceUsage().minorPageFault;
 const alone = golden.rhsAlone(args.batch);
 alone(); alone();

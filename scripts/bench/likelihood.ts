@@ -1,12 +1,15 @@
 /**
  * Likelihood section of `npm run bench`: bits/dim of the probability-flow ODE (RK45, float64 state, fixed
- * Rademacher probe) on the golden DDPM++ model (test/data/reference/a_ddpmpp.pth, VP continuous), CPU fp32,
- * for the images of test/data/eval/reference_inputs.npz tiled to each batch size: images/s, ms per function
+ * Rademacher probe), CPU fp32, for a bench model's images tiled to each batch size: images/s, ms per function
  * evaluation and NFE, alternated with score_sde_pytorch's likelihood.py on the same inputs and probe
- * (scripts/bench/reference_worker.py) when a checkout is given.
- * Environment: SCOREFLOW_BENCH_LIKELIHOOD=0 skips it; SCOREFLOW_BENCH_LIKELIHOOD_EPS / _TOL change eps and
- * rtol = atol (default eps 1e-5, tolerance 1e-3: ~100 NFE, so that pairs fit in minutes; 1e-5, the references'
- * eval default, needs ~1270 NFE).
+ * (scripts/bench/reference_worker.py) when a checkout is given. Models (`--likelihood-models`):
+ * - fmnist_quick: the README main job's trained model (bench/fixtures/fmnist_quick, made by
+ *   scripts/bench/make-likelihood-fixture.ts), 1x28x28, at rtol = atol = 1e-5 (the eval default). Its ODE is
+ *   well conditioned, so the two sides' bits/dim must agree (the ± 0.005 check).
+ * - golden: the golden DDPM++ (test/data/reference/a_ddpmpp.pth: random weights, 32x32x3) at 1e-3. Its ODE is
+ *   chaotic: two correct solvers at the same NFE differ by ~0.1 bits/dim there, so it times, it does not check.
+ * Environment: SCOREFLOW_BENCH_LIKELIHOOD=0 skips the section; SCOREFLOW_BENCH_LIKELIHOOD_EPS / _TOL replace
+ * eps and rtol = atol for every model (default eps 1e-5).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { readNpzFile } from '../../src/formats/npz.js';
@@ -23,8 +26,27 @@ import { setNumThreads } from '../../src/device.js';
 import { alternate, median, type PairRow } from './alternate.js';
 import type { ReferenceWorker } from './reference-client.js';
 
+const here = (rel: string) => new URL(rel, import.meta.url).pathname;
+
+/** A bench model: weights (a plain state dict), its config (meta.json's `config`), inputs (images + probe). */
+export interface LikelihoodModelSpec { weights: string; meta: string; inputs: string; tol: number; about: string }
+
+export const LIKELIHOOD_MODELS: Record<string, LikelihoodModelSpec> = {
+  fmnist_quick: {
+    weights: here('../../bench/fixtures/fmnist_quick/weights.pth'), meta: here('../../bench/fixtures/fmnist_quick/meta.json'),
+    inputs: here('../../bench/fixtures/fmnist_quick/inputs.npz'), tol: 1e-5, about: 'README main job, trained, VP, 1x28x28',
+  },
+  golden: {
+    weights: here('../../test/data/reference/a_ddpmpp.pth'), meta: here('../../test/data/reference/a_ddpmpp.json'),
+    inputs: here('../../test/data/eval/reference_inputs.npz'), tol: 1e-3, about: 'golden DDPM++, random weights, VP, 32x32x3',
+  },
+};
+
 export interface LikelihoodRun { seconds: number; nfe: number; bpd: number[] }
 export interface LikelihoodRow extends PairRow {
+  model: string;
+  eps: number;
+  tol: number;
   nfe: number;
   referenceNfe: number | null;
   imagesPerSecond: number;
@@ -36,32 +58,33 @@ export interface LikelihoodRow extends PairRow {
   bpd: number[];
 }
 
-const FIXTURES = new URL('../../test/data/reference/', import.meta.url).pathname;
-const INPUTS = new URL('../../test/data/eval/reference_inputs.npz', import.meta.url).pathname;
-
-export const likelihoodTolerances = () => ({
+/** eps and rtol = atol for a model (the environment overrides every model's). */
+export const likelihoodTolerances = (model = 'golden') => ({
   eps: Number(process.env.SCOREFLOW_BENCH_LIKELIHOOD_EPS ?? 1e-5),
-  tol: Number(process.env.SCOREFLOW_BENCH_LIKELIHOOD_TOL ?? 1e-3),
+  tol: Number(process.env.SCOREFLOW_BENCH_LIKELIHOOD_TOL ?? LIKELIHOOD_MODELS[model]!.tol),
 });
 
-/** The golden model and inputs, and a solve at any batch size (the images and probe tiled). */
-export interface GoldenLikelihood {
+/** A bench model and its inputs, and a solve at any batch size (the images and probe tiled). */
+export interface BenchLikelihood {
   run: (batch: number) => LikelihoodRun;
   /** One evaluation of the solve's right-hand side at the data (t = 0.5), outside any solver. */
   rhsAlone: (batch: number) => () => void;
   meta: { config: object };
+  spec: LikelihoodModelSpec;
   dispose: () => void;
 }
 
-export function goldenLikelihood(): GoldenLikelihood | null {
-  if (!existsSync(FIXTURES + 'a_ddpmpp.pth')) return null;
-  const { eps, tol } = likelihoodTolerances();
-  const meta = JSON.parse(readFileSync(FIXTURES + 'a_ddpmpp.json', 'utf8'));
+export function benchLikelihood(name = 'golden'): BenchLikelihood | null {
+  const spec = LIKELIHOOD_MODELS[name];
+  if (!spec) throw new Error(`likelihood bench model '${name}': expected one of ${Object.keys(LIKELIHOOD_MODELS).join(', ')}`);
+  if (!existsSync(spec.weights)) return null;
+  const { eps, tol } = likelihoodTolerances(name);
+  const meta = JSON.parse(readFileSync(spec.meta, 'utf8'));
   const config = configFromObject({ model: meta.config.model, data: meta.config.data, training: { sde: 'vpsde', continuous: true } });
   const model = new ScoreModel(config, { seed: 0 });
-  model.loadStateDict(asStateDict(loadTorchFile(FIXTURES + 'a_ddpmpp.pth')));
+  model.loadStateDict(asStateDict(loadTorchFile(spec.weights)));
   model.eval();
-  const io = readNpzFile(INPUTS);
+  const io = readNpzFile(spec.inputs);
   const images = io.get('images')!, probe = io.get('probe')!;
   const n0 = images.shape[0]!, per = images.data.length / n0;
   const tile = (src: ArrayLike<number>, batch: number, f: (v: number) => number): Float32Array => {
@@ -69,7 +92,7 @@ export function goldenLikelihood(): GoldenLikelihood | null {
     for (let i = 0; i < out.length; i++) out[i] = f(src[i % (n0 * per)]!);
     return out;
   };
-  registerProbe('bench-fixed', (shape) => fromHost({
+  registerProbe(`bench-fixed-${name}`, (shape) => fromHost({
     dtype: 'float32', shape, data: tile(probe.data as Int8Array, shape[0]!, (v) => v),
   }));
   const run = (batch: number): LikelihoodRun => {
@@ -78,7 +101,7 @@ export function goldenLikelihood(): GoldenLikelihood | null {
     const r = tidy(() => {
       const sde = sdeFromConfig(config);
       const res = odeLikelihood(getScoreFn(sde, model, { continuous: true }), sde, fromHost({ dtype: 'float32', shape: [batch, ...images.shape.slice(1)], data: x }), {
-        eps, rtol: tol, atol: tol, hutchinson: 'bench-fixed', generator: generator(0), offset: 'centered',
+        eps, rtol: tol, atol: tol, hutchinson: `bench-fixed-${name}`, generator: generator(0), offset: 'centered',
       });
       return { nfe: res.nfe, bpd: Array.from(res.bpd.toArray() as Float64Array) };
     });
@@ -87,22 +110,23 @@ export function goldenLikelihood(): GoldenLikelihood | null {
   const rhsAlone = (batch: number) => {
     const sde = sdeFromConfig(config);
     const shape = [batch, ...images.shape.slice(1)];
-    const probeT = drawProbe('bench-fixed', shape, { dtype: 'float32', device: 'cpu', generator: generator(0) }).keep();
+    const probeT = drawProbe(`bench-fixed-${name}`, shape, { dtype: 'float32', device: 'cpu', generator: generator(0) }).keep();
     const rhs = augmentedRhs(probabilityFlowDrift(sde, getScoreFn(sde, model, { continuous: true })), shape, probeT, 'float32', 'float64', 'cpu');
     const state = cat([fromHost({ dtype: 'float32', shape: [batch * per], data: tile(images.data as Uint8Array, batch, (v) => ((v + 0.5) / 256) * 2 - 1) }),
       zeros([batch])]).to('float64').keep();
     return () => tidy(() => noGrad(() => { rhs(0.5, state); }));
   };
-  return { run, rhsAlone, meta, dispose: () => model.dispose() };
+  return { run, rhsAlone, meta, spec, dispose: () => model.dispose() };
 }
 
-/** Alternated likelihood pairs at each batch size (threads as given). */
-export async function likelihoodRows(batches: number[], threads: number, repeats: number, ref?: ReferenceWorker): Promise<LikelihoodRow[] | null> {
+/** Alternated likelihood pairs of one bench model at each batch size (threads as given). */
+export async function likelihoodRows(name: string, batches: number[], threads: number, repeats: number, ref?: ReferenceWorker): Promise<LikelihoodRow[] | null> {
   if (process.env.SCOREFLOW_BENCH_LIKELIHOOD === '0') return null;
-  const golden = goldenLikelihood();
-  if (!golden) { console.log(`\nlikelihood: skipped (no golden model at ${FIXTURES}a_ddpmpp.pth)`); return null; }
-  const { eps, tol } = likelihoodTolerances();
-  if (ref) await ref.call('likelihood_setup', { config: golden.meta.config, weights: FIXTURES + 'a_ddpmpp.pth', inputs: INPUTS, eps, tol });
+  const golden = benchLikelihood(name);
+  if (!golden) { console.log(`likelihood ${name}: skipped (no weights at ${LIKELIHOOD_MODELS[name]!.weights})`); return null; }
+  const { eps, tol } = likelihoodTolerances(name);
+  const spec = golden.spec;
+  if (ref) await ref.call('likelihood_setup', { config: golden.meta.config, weights: spec.weights, inputs: spec.inputs, eps, tol });
   const rows: LikelihoodRow[] = [];
   for (const B of batches) {
     setNumThreads(threads);
@@ -111,7 +135,7 @@ export async function likelihoodRows(batches: number[], threads: number, repeats
       ref && (async () => { theirs = await ref.call<LikelihoodRun>('likelihood', { batch: B, threads }); return theirs.seconds; }));
     const o = ours!, t = theirs;
     rows.push({
-      ...pair, nfe: o.nfe, referenceNfe: t?.nfe ?? null, bpd: o.bpd,
+      ...pair, model: name, eps, tol, nfe: o.nfe, referenceNfe: t?.nfe ?? null, bpd: o.bpd,
       imagesPerSecond: B / pair.medianScoreflow, referenceImagesPerSecond: pair.medianReference ? B / pair.medianReference : null,
       msPerEvaluation: (1000 * pair.medianScoreflow) / o.nfe,
       referenceMsPerEvaluation: t && pair.medianReference ? (1000 * pair.medianReference) / t.nfe : null,
@@ -123,9 +147,9 @@ export async function likelihoodRows(batches: number[], threads: number, repeats
   return rows;
 }
 
-export function printLikelihoodHeader(): void {
-  const { eps, tol } = likelihoodTolerances();
-  console.log(`\nlikelihood: golden a_ddpmpp (VP, 32x32x3), probability-flow ODE RK45 eps ${eps} rtol=atol ${tol}, fixed Rademacher probe, CPU fp32`);
+export function printLikelihoodHeader(name: string): void {
+  const { eps, tol } = likelihoodTolerances(name);
+  console.log(`\nlikelihood: ${name} (${LIKELIHOOD_MODELS[name]!.about}), probability-flow ODE RK45 eps ${eps} rtol=atol ${tol}, fixed Rademacher probe, CPU fp32`);
   console.log('batch threads  scoreflow img/s  ms/eval  NFE   reference img/s  ms/eval  NFE   pair ratio  max|Δbpd|  load');
 }
 

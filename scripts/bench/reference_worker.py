@@ -74,8 +74,15 @@ def timed(req):
 def likelihood_setup(req):
     config = Cfg(req["config"])
     config.device = torch.device("cpu")
+    weights = torch.load(req["weights"])
+    if config.model.num_scales < 1000 and not config.model.scale_by_sigma:
+        # NCSNpp indexes its sigmas buffer (num_scales entries) with the continuous label t*999 even when it
+        # does not scale by sigma, so a model trained with fewer scales (fmnist_quick: 100) crashes it. The
+        # buffer enters nothing else: build it with 1000 scales and keep the fixture's other weights.
+        config.model.num_scales = 1000
+        weights["sigmas"] = torch.tensor(ncsnpp.utils.get_sigmas(config))
     model = ncsnpp.NCSNpp(config)
-    model.load_state_dict(torch.load(req["weights"]))
+    model.load_state_dict(weights)
     model.eval()
     inputs = np.load(req["inputs"])
     sde = sde_lib.VPSDE(beta_min=config.model.beta_min, beta_max=config.model.beta_max, N=config.model.num_scales)

@@ -29,8 +29,8 @@ async function child(): Promise<void> {
   setNumThreads(args.threads);
   const out: ChildOut[] = [];
   const switches = () => process.resourceUsage().voluntaryContextSwitches;
-  const { goldenLikelihood } = await import('./likelihood.js');
-  const golden = goldenLikelihood();
+  const { benchLikelihood } = await import('./likelihood.js');
+  const golden = benchLikelihood();
   if (!golden) throw new Error('wait-policy: no golden model under test/data/reference/');
   for (const b of args.batches.split(',').map(Number)) {
     golden.run(b);

@@ -82,6 +82,12 @@ export interface EvalConfig {
   /** Probability-flow ODE solver tolerances (references: RK45 rtol = atol = 1e-5). */
   rtol: number;
   atol: number;
+  /**
+   * Examples per network call in the ODE likelihood (extension). The solve stays one system over the whole
+   * eval batch, as the references'; only its right-hand side is evaluated in chunks. 0 (default): as many as
+   * fit in half the device's available memory, measured at the start (src/likelihood/chunk.ts).
+   */
+  ode_chunk: number;
   /** Divergence estimator for the ODE likelihood ('exact' computes the full trace, D backward passes). */
   hutchinson: HutchinsonType;
   /** Precision of the network forward in evaluation and sampling (the ODE state keeps its own dtype). */

@@ -23,7 +23,7 @@ import { noGrad } from '../autograd.js';
 import type { FlowppDequantizer } from '../dequant/flowpp.js';
 import { dequantizedData, dequantizerBits } from '../dequant/objective.js';
 import type { ScoreFn, Sde } from '../sde/types.js';
-import { odeLikelihood, likelihoodBound } from '../likelihood/index.js';
+import { odeLikelihood, likelihoodBound, likelihoodChunk, describeChunk } from '../likelihood/index.js';
 import { Progress, type ProgressStream } from '../train/progress.js';
 import { meanCi, type MeanCi } from './stats.js';
 import { withPrecision, type Precision } from '../precision.js';
@@ -151,6 +151,15 @@ export async function evaluateLikelihood(config: ResolvedConfig, sde: Sde, model
     total: rounds.length, initial: rounds.length - pending.length, label: `${split} ${o.kind} ckpt ${o.ckpt}`,
     stream: o.progressStream, intervalMs: o.progressIntervalMs ?? 10_000, per: { unit: 'img', count: e.batch_size },
   });
+  let chunk = e.ode_chunk || undefined; // eval.ode_chunk = 0: measured on the first batch
+  const chunkFor = (scaled: Tensor): number => {
+    if (chunk === undefined) {
+      const c = likelihoodChunk(scoreFn, sde, scaled, o.device);
+      chunk = c.chunk;
+      log(`${o.kind} ckpt ${o.ckpt}: ODE likelihood with ${describeChunk(c, scaled.shape[0]!)}`);
+    }
+    return chunk;
+  };
   const computeRound = (round: number): { bpd: Float64Array; nfe: number } => {
     const repeat = Math.floor(round / nBatches);
     const batch = loaders[repeat]!.batchAt(round % nBatches);
@@ -162,7 +171,7 @@ export async function evaluateLikelihood(config: ResolvedConfig, sde: Sde, model
       const withDeq = (bpd: Tensor) => (deq ? bpd.add(deq.bits) : bpd);
       if (o.kind === 'bpd') {
         const r = odeLikelihood(scoreFn, sde, scaled, {
-          eps, rtol: e.rtol, atol: e.atol, hutchinson: e.hutchinson, generator: gen, offset,
+          eps, rtol: e.rtol, atol: e.atol, hutchinson: e.hutchinson, generator: gen, offset, chunk: chunkFor(scaled),
           onStep: (info) => progress.tick(0, { t: info.t, nfe: info.nfe }),
         });
         return { bpd: Float64Array.from(withDeq(r.bpd.to('float64')).toArray() as Float64Array), nfe: r.nfe };

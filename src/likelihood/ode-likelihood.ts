@@ -4,7 +4,7 @@
  * f̃ = f − ½g²s and d Δ/dt = ∇·f̃ (Hutchinson estimate with one probe per batch, or exact); then
  * log p_eps(x) = log p_T(z) + Δ and bpd = −(log p_T(z) + Δ)/(D ln 2) + offset.
  */
-import { argError } from '../errors.js';
+import { argError, checkInt } from '../errors.js';
 import { tidy } from '../scope.js';
 import { cat, full, zeros, type Tensor } from '../tensor.js';
 import type { DType } from '../host-tensor.js';
@@ -28,6 +28,11 @@ export interface OdeLikelihoodOptions {
   generator?: Generator;
   /** dtype of the integrated state (default float64, as the references' numpy state). */
   odeDtype?: DType;
+  /**
+   * Examples per network call (default: the whole batch). The solve stays one system over the batch; only
+   * its right-hand side is evaluated chunk by chunk, each chunk's autograd graph freed before the next.
+   */
+  chunk?: number;
   /** Dequantisation offset in bits/dim (default 'centered' = 7). */
   offset?: OffsetSpec;
   onStep?: (info: OdeStepInfo) => void;
@@ -54,16 +59,25 @@ export function probabilityFlowDrift(sde: Sde, scoreFn: ScoreFn): (x: Tensor, t:
 
 /**
  * The right-hand side of the augmented ODE: state [flatten(x), Δ] (odeDtype) → [flatten(f̃), ∇·f̃], the
- * field evaluated in the model's dtype.
+ * field evaluated in the model's dtype, `chunk` examples per evaluation of the field (default all).
  */
 export function augmentedRhs(drift: (x: Tensor, t: Tensor) => Tensor, shape: number[], probe: Tensor | 'exact',
-  modelDtype: DType, odeDtype: DType, device: string): (t: number, state: Tensor) => Tensor {
+  modelDtype: DType, odeDtype: DType, device: string, chunk = shape[0]!): (t: number, state: Tensor) => Tensor {
   const B = shape[0]!;
   const n = shape.reduce((a, b) => a * b, 1);
+  checkInt('chunk', chunk, 1);
   return (t, state) => {
     const xs = state.slice(0, 0, n).reshape(shape).to(modelDtype);
     const vt = full([B], t, { dtype: modelDtype, device });
-    const { value, div } = valueAndDivergence(drift, xs, vt, probe);
+    const parts: { value: Tensor; div: Tensor }[] = [];
+    for (let i = 0; i < B; i += chunk) {
+      const j = Math.min(B, i + chunk);
+      const part = j - i === B ? () => valueAndDivergence(drift, xs, vt, probe)
+        : () => valueAndDivergence(drift, xs.slice(0, i, j), vt.slice(0, i, j), probe === 'exact' ? probe : probe.slice(0, i, j));
+      parts.push(tidy(part)); // this chunk's graph and intermediates go before the next chunk runs
+    }
+    const value = parts.length === 1 ? parts[0]!.value : cat(parts.map((p) => p.value));
+    const div = parts.length === 1 ? parts[0]!.div : cat(parts.map((p) => p.div));
     return cat([value.reshape([n]).to(odeDtype), div.to(odeDtype)]);
   };
 }
@@ -85,7 +99,7 @@ export function odeLikelihood(scoreFn: ScoreFn, sde: Sde, x: Tensor, opts: OdeLi
 
   return tidy(() => {
     const probe = exact ? 'exact' : drawProbe(kind, shape, { dtype: modelDtype, device: x.device, generator: opts.generator! });
-    const rhs = augmentedRhs(drift, shape, probe, modelDtype, odeDtype, x.device);
+    const rhs = augmentedRhs(drift, shape, probe, modelDtype, odeDtype, x.device, opts.chunk ?? B);
     const init = cat([x.reshape([n]).to(odeDtype), zeros([B], { dtype: odeDtype, device: x.device })]);
     const res = odeSolve(rhs, init, eps, sde.T, {
       method: opts.method, steps: opts.steps, rtol: opts.rtol ?? 1e-5, atol: opts.atol ?? 1e-5, onStep: opts.onStep,
