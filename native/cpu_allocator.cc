@@ -10,10 +10,12 @@
 #include "pch.h"
 #include "common.h"
 #include <c10/core/CPUAllocator.h>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #if defined(__GLIBC__)
 #include <gnu/libc-version.h>
+#include <malloc.h>
 #endif
 
 namespace sf {
@@ -21,12 +23,37 @@ namespace {
 
 constexpr size_t kAlignment = 64;  // what c10's default CPU allocator guarantees (AVX-512 loads)
 
+// Bytes held by live blocks and their peak since the last resetCpuPeak(): what a computation needs, which
+// the resident set does not tell once freed pages are reused (src/device-memory.ts). Counted with
+// malloc_usable_size, so nothing is stored per block.
+std::atomic<int64_t> g_live{0};
+std::atomic<int64_t> g_peak{0};
+
+int64_t BlockBytes(void* raw) {
+#if defined(__GLIBC__)
+  return static_cast<int64_t>(malloc_usable_size(raw));
+#else
+  (void)raw;
+  return 0;
+#endif
+}
+
+void CountAlloc(void* raw) {
+  const int64_t bytes = BlockBytes(raw);
+  const int64_t live = g_live.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  int64_t peak = g_peak.load(std::memory_order_relaxed);
+  while (live > peak && !g_peak.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
+  }
+}
+
 // The aligned pointer is its own context (a "simple" data pointer for c10); the byte before it holds
 // the distance back to the malloc'd block, so freeing needs nothing else.
 void AlignedFree(void* p) {
   if (p == nullptr) return;
   auto* aligned = static_cast<uint8_t*>(p);
-  std::free(aligned - aligned[-1]);
+  void* raw = aligned - aligned[-1];
+  g_live.fetch_sub(BlockBytes(raw), std::memory_order_relaxed);
+  std::free(raw);
 }
 
 void* AlignedMalloc(size_t n) {
@@ -37,6 +64,7 @@ void* AlignedMalloc(size_t n) {
   // malloc returns 16-byte aligned blocks, so the offset is 16, 32, 48 or 64: it fits in the byte before.
   auto* aligned = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(raw) + kAlignment) & ~(kAlignment - 1));
   aligned[-1] = static_cast<uint8_t>(aligned - raw);
+  CountAlloc(raw);
   return aligned;
 }
 
@@ -61,9 +89,18 @@ Napi::Value UseMallocCpuAllocator(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), c10::GetCPUAllocator() == &g_malloc_allocator);
 }
 
-// heapInfo(): which C library and CPU allocator this process runs with.
+// heapInfo(): which C library and CPU allocator this process runs with; with the malloc allocator on
+// glibc, the bytes its live blocks hold and their peak since the last resetCpuPeak() (else null).
 Napi::Value HeapInfo(const Napi::CallbackInfo& info) {
   auto out = Napi::Object::New(info.Env());
+#if defined(__GLIBC__)
+  const bool counted = c10::GetCPUAllocator() == &g_malloc_allocator;
+#else
+  const bool counted = false;
+#endif
+  auto num = [&](int64_t v) { return counted ? Napi::Value(Napi::Number::New(info.Env(), static_cast<double>(v))) : info.Env().Null(); };
+  out.Set("liveBytes", num(g_live.load()));
+  out.Set("peakBytes", num(g_peak.load()));
 #if defined(__GLIBC__)
   out.Set("glibc", gnu_get_libc_version());
 #else
@@ -73,11 +110,18 @@ Napi::Value HeapInfo(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// resetCpuPeak(): the peak restarts from the bytes live now.
+Napi::Value ResetCpuPeak(const Napi::CallbackInfo& info) {
+  g_peak.store(g_live.load());
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitCpuAllocator(Napi::Env env, Napi::Object exports) {
   ExportFn(env, exports, "useMallocCpuAllocator", UseMallocCpuAllocator);
   ExportFn(env, exports, "heapInfo", HeapInfo);
+  ExportFn(env, exports, "resetCpuPeak", ResetCpuPeak);
 }
 
 }  // namespace sf

@@ -26,7 +26,7 @@ import { noGrad } from '../src/autograd.js';
 import { tidy } from '../src/scope.js';
 import { setNumThreads, buildInfo } from '../src/device.js';
 import { threadEnvDefaults } from '../src/thread-env.js';
-import { likelihoodRows, printLikelihoodHeader, likelihoodTolerances, LIKELIHOOD_MODELS } from './bench/likelihood.js';
+import { likelihoodRows, likelihoodSweep, printLikelihoodHeader, likelihoodTolerances, LIKELIHOOD_MODELS } from './bench/likelihood.js';
 import { benchTrainStep } from './bench/train-step.js';
 import { alternate, median, seconds, type PairRow } from './bench/alternate.js';
 import { ReferenceWorker } from './bench/reference-client.js';
@@ -44,6 +44,7 @@ const args = yargs(hideBin(process.argv))
   .option('bf16', { type: 'boolean', default: true, describe: 'time the bf16 training step (--no-bf16 skips it)' })
   .option('likelihood-models', { type: 'string', default: 'fmnist_quick,golden', describe: `likelihood bench models, comma-separated (${Object.keys(LIKELIHOOD_MODELS).join(', ')})` })
   .option('likelihood-batches', { type: 'string', default: '4,16', describe: 'likelihood batch sizes, comma-separated' })
+  .option('likelihood-sweep', { type: 'string', default: '1,4,16,64', describe: "scoreflow-only likelihood batch sizes for the first model ('' skips)" })
   .option('likelihood-repeats', { type: 'number', default: 3, describe: 'alternated pairs per likelihood row' })
   .option('likelihood-threads', { type: 'string', describe: 'thread counts for the likelihood rows (default: --threads)' })
   .option('reference-env', { type: 'string', default: 'OPENBLAS_NUM_THREADS=1', describe: "the reference's environment on top of the launch one (KEY=VALUE,...; KEY= unsets)" })
@@ -170,6 +171,8 @@ for (const name of process.env.SCOREFLOW_BENCH_LIKELIHOOD === '0' ? [] : likelih
     likelihood.push(...(await likelihoodRows(name, list(args['likelihood-batches']), threads, args['likelihood-repeats'], ref) ?? []));
   }
 }
+const sweep = process.env.SCOREFLOW_BENCH_LIKELIHOOD === '0' || !likelihoodModels.length ? null
+  : likelihoodSweep(likelihoodModels[0]!, args['likelihood-sweep'] ? list(args['likelihood-sweep']) : [], threadCounts[0]!);
 ref?.close();
 const loadEnd = machine().loadavg;
 console.log(`\nload average (1, 5, 15 min): ${loadStart.map((v) => v.toFixed(2)).join(' ')} at the start, ${loadEnd.map((v) => v.toFixed(2)).join(' ')} at the end` +
@@ -182,7 +185,7 @@ if (out) {
     date: new Date().toISOString(), argv: process.argv.slice(2), machine: { ...machine(), loadStart, loadEnd },
     scoreflow: { libtorch: buildInfo().torchVersion, blas: mappedBlas(), env: threadEnv(process.env) },
     reference: refInfo ? { path: args.reference, torch: refInfo.torch, blas: refInfo.blas, env: refInfo.env, setting: args['reference-env'] } : null,
-    likelihoodTolerances: Object.fromEntries(likelihoodModels.map((m) => [m, likelihoodTolerances(m)])), precisionCheck: precisionCheck ?? null, rows, likelihood,
+    likelihoodTolerances: Object.fromEntries(likelihoodModels.map((m) => [m, likelihoodTolerances(m)])), precisionCheck: precisionCheck ?? null, rows, likelihood, likelihoodSweep: sweep,
   }, null, 2) + '\n');
   console.log(`wrote ${out}`);
 }

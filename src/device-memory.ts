@@ -1,7 +1,8 @@
 /**
  * How many examples of a computation fit in a device's memory: the peak bytes one example adds, measured by
  * running the computation at two small batch sizes, against the memory the device can still give.
- * - CPU (Linux): peak resident memory (VmHWM, reset through /proc/self/clear_refs) and MemAvailable.
+ * - CPU: the malloc allocator's peak of live bytes (native/cpu_allocator.cc; glibc < 2.38), else on Linux the
+ *   peak resident memory (VmHWM, reset through /proc/self/clear_refs); available: MemAvailable.
  * - CUDA: the caching allocator's peak (reset before each probe) and cudaMemGetInfo's free bytes plus what the
  *   allocator holds unused.
  * Where neither can be read (another OS, a locked-down /proc) the functions return null and callers keep
@@ -11,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { argError, checkInt } from './errors.js';
 import { isCuda } from './device.js';
 import { cudaMemoryStats, cudaResetPeak } from './profile.js';
-import type { Device } from './native.js';
+import { addon, type Device } from './native.js';
 
 const kib = (field: string, text: string): number | null => {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
@@ -37,6 +38,12 @@ export function peakBytesOf(device: Device, fn: () => void): number | null {
     fn();
     return cudaMemoryStats(device).peakAllocated - before;
   }
+  const heap = addon().heapInfo();
+  if (typeof heap.liveBytes === 'number') {
+    addon().resetCpuPeak();
+    fn();
+    return addon().heapInfo().peakBytes! - heap.liveBytes;
+  }
   try {
     writeFileSync('/proc/self/clear_refs', '5'); // resets VmHWM to the current resident size
   } catch {
@@ -52,9 +59,9 @@ export function peakBytesOf(device: Device, fn: () => void): number | null {
 
 /**
  * Peak bytes one more example adds to run(batch): the difference of the peaks at 2·probe and probe
- * examples, over probe (the fixed part — weights, workspaces — cancels), or null if unmeasurable. Pages the
- * allocator keeps resident from the smaller run can make this up to 2× the true figure (measured with
- * libtorch's CPU allocator): an overestimate, the safe side for a memory fit.
+ * examples, over probe (the fixed part — weights, workspaces — cancels), or null if unmeasurable. From the
+ * resident set (libtorch's CPU allocator), pages kept from the smaller run can make this up to 2× the true
+ * figure, or hide it (below the allocator's resident slack): the allocator's own count has neither error.
  */
 export function bytesPerExample(device: Device, run: (batch: number) => void, probe = 2): number | null {
   checkInt('probe', probe, 1);

@@ -219,7 +219,9 @@ export interface Addon {
   buildInfo(): { torchVersion: string; cuda: boolean; napiVersion: number };
   /** Installs the malloc-backed CPU allocator (see src/heap.ts); true when it is in use. */
   useMallocCpuAllocator(): boolean;
-  heapInfo(): { glibc: string | null; cpuAllocator: 'malloc' | 'libtorch' };
+  /** liveBytes / peakBytes: the malloc allocator's live blocks and their peak since resetCpuPeak (null otherwise). */
+  heapInfo(): { glibc: string | null; cpuAllocator: 'malloc' | 'libtorch'; liveBytes: number | null; peakBytes: number | null };
+  resetCpuPeak(): void;
   timeAddLoop(a: NativeTensor, b: NativeTensor, iters: number): number;
   /** Throws ERR_DEVICE (with the reason) when `precision` cannot run on `device` (native/autocast.cc). */
   checkPrecision(precision: NativePrecision, device: Device): void;

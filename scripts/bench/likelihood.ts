@@ -17,7 +17,7 @@ import { loadTorchFile, asStateDict } from '../../src/formats/torch-load.js';
 import { configFromObject } from '../../src/config/index.js';
 import { ScoreModel } from '../../src/model/score-model.js';
 import { sdeFromConfig, getScoreFn } from '../../src/sde/index.js';
-import { odeLikelihood, registerProbe, augmentedRhs, probabilityFlowDrift, drawProbe } from '../../src/likelihood/index.js';
+import { odeLikelihood, registerProbe, augmentedRhs, probabilityFlowDrift, drawProbe, likelihoodChunk, describeChunk, type ChunkChoice } from '../../src/likelihood/index.js';
 import { cat, fromHost, zeros } from '../../src/tensor.js';
 import { noGrad } from '../../src/autograd.js';
 import { tidy } from '../../src/scope.js';
@@ -69,6 +69,8 @@ export interface BenchLikelihood {
   run: (batch: number) => LikelihoodRun;
   /** One evaluation of the solve's right-hand side at the data (t = 0.5), outside any solver. */
   rhsAlone: (batch: number) => () => void;
+  /** The chunk eval.ode_chunk = 0 picks for this model at `batch` on the CPU (src/likelihood/chunk.ts). */
+  chunkAt: (batch: number) => ChunkChoice;
   meta: { config: object };
   spec: LikelihoodModelSpec;
   dispose: () => void;
@@ -95,12 +97,14 @@ export function benchLikelihood(name = 'golden'): BenchLikelihood | null {
   registerProbe(`bench-fixed-${name}`, (shape) => fromHost({
     dtype: 'float32', shape, data: tile(probe.data as Int8Array, shape[0]!, (v) => v),
   }));
+  const inputAt = (batch: number) => fromHost({
+    dtype: 'float32', shape: [batch, ...images.shape.slice(1)], data: tile(images.data as Uint8Array, batch, (v) => ((v + 0.5) / 256) * 2 - 1),
+  });
   const run = (batch: number): LikelihoodRun => {
-    const x = tile(images.data as Uint8Array, batch, (v) => ((v + 0.5) / 256) * 2 - 1);
     const t0 = performance.now();
     const r = tidy(() => {
       const sde = sdeFromConfig(config);
-      const res = odeLikelihood(getScoreFn(sde, model, { continuous: true }), sde, fromHost({ dtype: 'float32', shape: [batch, ...images.shape.slice(1)], data: x }), {
+      const res = odeLikelihood(getScoreFn(sde, model, { continuous: true }), sde, inputAt(batch), {
         eps, rtol: tol, atol: tol, hutchinson: `bench-fixed-${name}`, generator: generator(0), offset: 'centered',
       });
       return { nfe: res.nfe, bpd: Array.from(res.bpd.toArray() as Float64Array) };
@@ -112,11 +116,14 @@ export function benchLikelihood(name = 'golden'): BenchLikelihood | null {
     const shape = [batch, ...images.shape.slice(1)];
     const probeT = drawProbe(`bench-fixed-${name}`, shape, { dtype: 'float32', device: 'cpu', generator: generator(0) }).keep();
     const rhs = augmentedRhs(probabilityFlowDrift(sde, getScoreFn(sde, model, { continuous: true })), shape, probeT, 'float32', 'float64', 'cpu');
-    const state = cat([fromHost({ dtype: 'float32', shape: [batch * per], data: tile(images.data as Uint8Array, batch, (v) => ((v + 0.5) / 256) * 2 - 1) }),
-      zeros([batch])]).to('float64').keep();
+    const state = cat([inputAt(batch).reshape([batch * per]), zeros([batch])]).to('float64').keep();
     return () => tidy(() => noGrad(() => { rhs(0.5, state); }));
   };
-  return { run, rhsAlone, meta, spec, dispose: () => model.dispose() };
+  const chunkAt = (batch: number) => tidy(() => {
+    const sde = sdeFromConfig(config);
+    return likelihoodChunk(getScoreFn(sde, model, { continuous: true }), sde, inputAt(batch), 'cpu');
+  });
+  return { run, rhsAlone, chunkAt, meta, spec, dispose: () => model.dispose() };
 }
 
 /** Alternated likelihood pairs of one bench model at each batch size (threads as given). */
@@ -161,4 +168,31 @@ export function printLikelihood(rows: LikelihoodRow[]): void {
     console.log(`${String(r.batch).padEnd(6)}${String(r.threads).padEnd(9)}${r.imagesPerSecond.toFixed(4).padEnd(17)}${r.msPerEvaluation.toFixed(1).padEnd(9)}` +
       `${String(r.nfe).padEnd(6)}${ref}${median(r.load).toFixed(1)}`);
   }
+}
+
+export interface SweepRow { model: string; batch: number; threads: number; seconds: number; nfe: number; imagesPerSecond: number; msPerEvaluation: number }
+
+/**
+ * scoreflow alone: images/s of one solve at each batch size (after one warm-up solve at the first), and the
+ * chunk the eval's memory rule picks at the largest — how throughput grows with the batch on this device.
+ */
+export function likelihoodSweep(name: string, batches: number[], threads: number): { rows: SweepRow[]; chunk: string } | null {
+  const m = benchLikelihood(name);
+  if (!m || !batches.length) return null;
+  setNumThreads(threads);
+  m.run(batches[0]!);
+  const rows = batches.map((batch) => {
+    const r = m.run(batch);
+    return { model: name, batch, threads, seconds: r.seconds, nfe: r.nfe, imagesPerSecond: batch / r.seconds, msPerEvaluation: (1000 * r.seconds) / r.nfe };
+  });
+  const largest = Math.max(...batches);
+  const chunk = `memory rule at batch ${largest}: ${describeChunk(m.chunkAt(largest), largest)}`;
+  m.dispose();
+  console.log(`\nlikelihood sweep, scoreflow alone: ${name}, ${threads} threads (${likelihoodTolerances(name).tol} tolerance)`);
+  console.log('batch  img/s     ms/eval  NFE   seconds');
+  for (const r of rows) {
+    console.log(`${String(r.batch).padEnd(7)}${r.imagesPerSecond.toFixed(3).padEnd(10)}${r.msPerEvaluation.toFixed(1).padEnd(9)}${String(r.nfe).padEnd(6)}${r.seconds.toFixed(1)}`);
+  }
+  console.log(chunk);
+  return { rows, chunk };
 }

@@ -40,7 +40,7 @@ export function likelihoodChunk(scoreFn: ScoreFn, sde: Sde, x: Tensor, device: s
 
 /** "250 of 250 examples per network call (3.1 MB each, 18.2 GB available)". */
 export function describeChunk(c: ChunkChoice, batch: number): string {
-  const mb = (v: number) => `${(v / 2 ** 20).toFixed(1)} MB`, gb = (v: number) => `${(v / 2 ** 30).toFixed(1)} GB`;
+  const mb = (v: number) => (v < 0.05 * 2 ** 20 ? '< 0.1 MB' : `${(v / 2 ** 20).toFixed(1)} MB`), gb = (v: number) => `${(v / 2 ** 30).toFixed(1)} GB`;
   const why = c.perExample === null ? 'memory not measured' : `${mb(c.perExample)} each, ${gb(c.available!)} available`;
   return `${c.chunk} of ${batch} examples per network call (${why})`;
 }

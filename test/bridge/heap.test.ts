@@ -25,4 +25,26 @@ describe('CPU allocator policy', () => {
       t.dispose();
     }
   });
+
+  it('the malloc allocator counts its live bytes and their peak (resetCpuPeak restarts it)', async () => {
+    const info = addon().heapInfo();
+    if (info.cpuAllocator !== 'malloc') {
+      expect(info.liveBytes).toBeNull();
+      return;
+    }
+    const { zeros } = await import('../../src/tensor.js');
+    addon().resetCpuPeak();
+    const before = addon().heapInfo();
+    expect(before.peakBytes).toBe(before.liveBytes);
+    const t = zeros([1 << 20], { dtype: 'float64' }); // 8 MB
+    const during = addon().heapInfo();
+    expect(during.liveBytes! - before.liveBytes!).toBeGreaterThanOrEqual(8 * 2 ** 20);
+    expect(during.liveBytes! - before.liveBytes!).toBeLessThan(8 * 2 ** 20 + 8192);
+    t.dispose();
+    const after = addon().heapInfo();
+    expect(after.liveBytes).toBe(before.liveBytes);
+    expect(after.peakBytes).toBe(during.liveBytes);
+    addon().resetCpuPeak();
+    expect(addon().heapInfo().peakBytes).toBe(after.liveBytes);
+  });
 });
