@@ -8,15 +8,15 @@ import json, sys, time
 
 import torch
 
-from reference_env import Cfg, prepare
+from reference_env import Cfg, likelihood_weighted_step, prepare
 
 job = json.load(sys.stdin)
 prepare(job)
 import numpy as np  # noqa: E402
 
 from models import ncsnpp  # noqa: E402,F401  (registers the model)
-from models import utils as mutils, ema as ema_lib  # noqa: E402
-import likelihood, losses, sde_lib  # noqa: E402
+from models import utils as mutils  # noqa: E402
+import likelihood, sde_lib  # noqa: E402
 
 device = torch.device(job["device"])
 cuda = device.type == "cuda"
@@ -70,16 +70,11 @@ for item in job["train"]:
             model.forward = forward
         B, C, H = job["batch"], config.data.num_channels, config.data.image_size
         x = (torch.rand(B, C, H, H) * 2 - 1).to(device)
-        sde = sde_lib.VPSDE(beta_min=config.model.beta_min, beta_max=config.model.beta_max, N=config.model.num_scales)
-        optimizer = losses.get_optimizer(config, model.parameters())
-        ema = ema_lib.ExponentialMovingAverage(model.parameters(), decay=config.model.ema_rate)
-        state = dict(optimizer=optimizer, model=model, ema=ema, step=0)
-        step_fn = losses.get_step_fn(sde, train=True, optimize_fn=losses.optimization_manager(config), reduce_mean=True,
-                                     continuous=True, likelihood_weighting=True)
+        state, step_fn = likelihood_weighted_step(config, model)
         reset_peak()
         seconds = timeit(lambda: step_fn(state, x))
         out["train"][p] = {"seconds": seconds, "peakBytes": peak()}
-        del model, optimizer, ema, state
+        del model, state
         if cuda:
             torch.cuda.empty_cache()
     except Exception as e:  # noqa: BLE001

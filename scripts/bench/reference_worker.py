@@ -10,14 +10,14 @@ import json, resource, sys, time, os
 
 import torch
 
-from reference_env import Cfg, prepare
+from reference_env import Cfg, likelihood_weighted_step, prepare
 
 first = json.loads(sys.stdin.readline())
 prepare(first)
 import numpy as np  # noqa: E402
 
-from models import ncsnpp, ema as ema_lib  # noqa: E402
-import likelihood, losses, sde_lib  # noqa: E402
+from models import ncsnpp  # noqa: E402
+import likelihood, sde_lib  # noqa: E402
 
 state = {}
 
@@ -43,12 +43,8 @@ def train(req):
     B, C, H = req["batch"], config.data.num_channels, config.data.image_size
     x = torch.rand(B, C, H, H) * 2 - 1
     labels = torch.rand(B) * 999
-    sde = sde_lib.VPSDE(beta_min=config.model.beta_min, beta_max=config.model.beta_max, N=config.model.num_scales)
-    optimizer = losses.get_optimizer(config, model.parameters())
-    ema = ema_lib.ExponentialMovingAverage(model.parameters(), decay=config.model.ema_rate)
-    st = dict(optimizer=optimizer, model=model, ema=ema, step=0)
-    step_fn = losses.get_step_fn(sde, train=True, optimize_fn=losses.optimization_manager(config), reduce_mean=True,
-                                 continuous=True, likelihood_weighting=True)
+    st, step_fn = likelihood_weighted_step(config, model)
+    optimizer = st["optimizer"]
 
     def fwd():
         with torch.no_grad():
