@@ -8,6 +8,9 @@
     "torch_include%": "<!(node -p \"process.env.LIBTORCH_DIR ? process.env.LIBTORCH_DIR + '/include' : '/usr/include'\")",
     # libtorch 2.14+ headers require C++20 (ATen.h says so); older ones are built with C++17.
     "cxx_std%": "<!(node -p \"require('fs').readFileSync((process.env.LIBTORCH_DIR ? process.env.LIBTORCH_DIR + '/include' : '/usr/include') + '/ATen/ATen.h', 'utf8').includes('C++20 or later') ? 'c++20' : 'c++17'\")",
+    # nn/batch_split.cc needs at::parallel_for compiled with OpenMP where libtorch uses it (CMakeLists.txt says
+    # why); node-gyp has no per-file flags, so every file gets it (no other file calls at::parallel_for).
+    "torch_openmp_flag%": "<!(node -p \"require('fs').readFileSync((process.env.LIBTORCH_DIR ? process.env.LIBTORCH_DIR + '/include' : '/usr/include') + '/ATen/Config.h', 'utf8').includes('#define AT_PARALLEL_OPENMP 1') ? '-fopenmp' : '-Wno-unknown-pragmas'\")",
     "torch_lib%": "<!(node -p \"process.env.LIBTORCH_DIR ? process.env.LIBTORCH_DIR + '/lib' : '/usr/lib/' + (process.arch === 'arm64' ? 'aarch64' : 'x86_64') + '-linux-gnu'\")"
   },
   "targets": [
@@ -28,7 +31,7 @@
       # node-gyp adds -fno-rtti and -fno-exceptions, which break libtorch's headers.
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-      "cflags_cc": ["-std=<(cxx_std)", "-frtti", "-fexceptions", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=<(cxx_std)", "-frtti", "-fexceptions", "-Wno-unused-parameter", "<(torch_openmp_flag)"],
       "ldflags": ["-Wl,-z,now", "-Wl,--no-as-needed", "-L<(torch_lib)", "-Wl,-rpath,<(torch_lib)"],
       "libraries": ["-ltorch", "-ltorch_cpu", "-lc10"]
     }

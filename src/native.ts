@@ -100,7 +100,7 @@ export declare class NativeModuleHandle {
 /** Precision of a network forward (native/autocast.cc): float32, or bfloat16 autocast with float32 weights. */
 export type NativePrecision = 'fp32' | 'bf16';
 /** Per-call options of the NCSN++ forward (native/nn/ncsnpp/binding.cc). */
-export interface NativeForwardOptions { precision?: NativePrecision; channelsLast?: boolean }
+export interface NativeForwardOptions { precision?: NativePrecision; channelsLast?: boolean; workers?: number }
 export interface AutocastDeviceState { enabled: boolean; dtype: DType }
 export interface Tf32State { cublas: boolean; cudnn: boolean }
 

@@ -116,7 +116,8 @@ export function executionPolicy(config: DeepReadonly<Config>, stage: Stage, devi
   return policy;
 }
 
-/** The native per-call options of a forward. */
-export function forwardOptions(precision: Precision, channelsLast: boolean): NativeForwardOptions | undefined {
-  return precision === 'fp32' && !channelsLast ? undefined : { precision, channelsLast };
+/** The native per-call options of a forward (`workers`: batch slices run at once, src/model/score-model.ts). */
+export function forwardOptions(precision: Precision, channelsLast: boolean, workers = 1): NativeForwardOptions | undefined {
+  if (precision === 'fp32' && !channelsLast && workers === 1) return undefined;
+  return workers === 1 ? { precision, channelsLast } : { precision, channelsLast, workers };
 }

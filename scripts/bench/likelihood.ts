@@ -17,7 +17,7 @@ import { loadTorchFile, asStateDict } from '../../src/formats/torch-load.js';
 import { configFromObject } from '../../src/config/index.js';
 import { ScoreModel } from '../../src/model/score-model.js';
 import { sdeFromConfig, getScoreFn } from '../../src/sde/index.js';
-import { odeLikelihood, registerProbe, augmentedRhs, probabilityFlowDrift, drawProbe, likelihoodChunk, describeChunk, type ChunkChoice } from '../../src/likelihood/index.js';
+import { odeLikelihood, registerProbe, augmentedRhs, probabilityFlowDrift, drawProbe, likelihoodChunk, likelihoodWorkers, describeChunk, type ChunkChoice } from '../../src/likelihood/index.js';
 import { cat, fromHost, zeros } from '../../src/tensor.js';
 import { noGrad } from '../../src/autograd.js';
 import { tidy } from '../../src/scope.js';
@@ -53,6 +53,8 @@ export interface LikelihoodRow extends PairRow {
   referenceImagesPerSecond: number | null;
   msPerEvaluation: number;
   referenceMsPerEvaluation: number | null;
+  /** Batch slices our network calls ran at once (eval.ode_workers = 0's rule, src/likelihood/workers.ts). */
+  workers: number;
   /** Largest |bits/dim difference| between the two sides over the batch. */
   maxBpdDiff: number | null;
   bpd: number[];
@@ -100,11 +102,13 @@ export function benchLikelihood(name = 'golden'): BenchLikelihood | null {
   const inputAt = (batch: number) => fromHost({
     dtype: 'float32', shape: [batch, ...images.shape.slice(1)], data: tile(images.data as Uint8Array, batch, (v) => ((v + 0.5) / 256) * 2 - 1),
   });
+  // As eval runs it (eval.ode_workers = 0): batch slices at once where the rule says so.
+  const net = (batch: number) => model.withOptions({ workers: likelihoodWorkers(0, batch, 'cpu') });
   const run = (batch: number): LikelihoodRun => {
     const t0 = performance.now();
     const r = tidy(() => {
       const sde = sdeFromConfig(config);
-      const res = odeLikelihood(getScoreFn(sde, model, { continuous: true }), sde, inputAt(batch), {
+      const res = odeLikelihood(getScoreFn(sde, net(batch), { continuous: true }), sde, inputAt(batch), {
         eps, rtol: tol, atol: tol, hutchinson: `bench-fixed-${name}`, generator: generator(0), offset: 'centered',
       });
       return { nfe: res.nfe, bpd: Array.from(res.bpd.toArray() as Float64Array) };
@@ -115,7 +119,7 @@ export function benchLikelihood(name = 'golden'): BenchLikelihood | null {
     const sde = sdeFromConfig(config);
     const shape = [batch, ...images.shape.slice(1)];
     const probeT = drawProbe(`bench-fixed-${name}`, shape, { dtype: 'float32', device: 'cpu', generator: generator(0) }).keep();
-    const rhs = augmentedRhs(probabilityFlowDrift(sde, getScoreFn(sde, model, { continuous: true })), shape, probeT, 'float32', 'float64', 'cpu');
+    const rhs = augmentedRhs(probabilityFlowDrift(sde, getScoreFn(sde, net(batch), { continuous: true })), shape, probeT, 'float32', 'float64', 'cpu');
     const state = cat([inputAt(batch).reshape([batch * per]), zeros([batch])]).to('float64').keep();
     return () => tidy(() => noGrad(() => { rhs(0.5, state); }));
   };
@@ -142,7 +146,7 @@ export async function likelihoodRows(name: string, batches: number[], threads: n
       ref && (async () => { theirs = await ref.call<LikelihoodRun>('likelihood', { batch: B, threads }); return theirs.seconds; }));
     const o = ours!, t = theirs;
     rows.push({
-      ...pair, model: name, eps, tol, nfe: o.nfe, referenceNfe: t?.nfe ?? null, bpd: o.bpd,
+      ...pair, model: name, eps, tol, workers: likelihoodWorkers(0, B, 'cpu'), nfe: o.nfe, referenceNfe: t?.nfe ?? null, bpd: o.bpd,
       imagesPerSecond: B / pair.medianScoreflow, referenceImagesPerSecond: pair.medianReference ? B / pair.medianReference : null,
       msPerEvaluation: (1000 * pair.medianScoreflow) / o.nfe,
       referenceMsPerEvaluation: t && pair.medianReference ? (1000 * pair.medianReference) / t.nfe : null,
@@ -157,7 +161,7 @@ export async function likelihoodRows(name: string, batches: number[], threads: n
 export function printLikelihoodHeader(name: string): void {
   const { eps, tol } = likelihoodTolerances(name);
   console.log(`\nlikelihood: ${name} (${LIKELIHOOD_MODELS[name]!.about}), probability-flow ODE RK45 eps ${eps} rtol=atol ${tol}, fixed Rademacher probe, CPU fp32`);
-  console.log('batch threads  scoreflow img/s  ms/eval  NFE   reference img/s  ms/eval  NFE   pair ratio  max|Δbpd|  load');
+  console.log('batch threads  slices  scoreflow img/s  ms/eval  NFE   reference img/s  ms/eval  NFE   pair ratio  max|Δbpd|  load');
 }
 
 export function printLikelihood(rows: LikelihoodRow[]): void {
@@ -165,7 +169,7 @@ export function printLikelihood(rows: LikelihoodRow[]): void {
     const ref = r.referenceImagesPerSecond === null ? 'n/a (pass --reference PATH)'
       : `${r.referenceImagesPerSecond.toFixed(4).padEnd(17)}${r.referenceMsPerEvaluation!.toFixed(1).padEnd(9)}${String(r.referenceNfe).padEnd(6)}` +
         `${r.pairRatio!.toFixed(2)}x`.padEnd(12) + r.maxBpdDiff!.toExponential(2).padEnd(11);
-    console.log(`${String(r.batch).padEnd(6)}${String(r.threads).padEnd(9)}${r.imagesPerSecond.toFixed(4).padEnd(17)}${r.msPerEvaluation.toFixed(1).padEnd(9)}` +
+    console.log(`${String(r.batch).padEnd(6)}${String(r.threads).padEnd(9)}${String(r.workers).padEnd(8)}${r.imagesPerSecond.toFixed(4).padEnd(17)}${r.msPerEvaluation.toFixed(1).padEnd(9)}` +
       `${String(r.nfe).padEnd(6)}${ref}${median(r.load).toFixed(1)}`);
   }
 }

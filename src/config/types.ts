@@ -88,6 +88,12 @@ export interface EvalConfig {
    * fit in half the device's available memory, measured at the start (src/likelihood/chunk.ts).
    */
   ode_chunk: number;
+  /**
+   * Slices of each network call of the ODE likelihood that run at once on the CPU, one intra-op thread each
+   * (extension; results agree with the whole call to float32 rounding). 0 (default): the thread count when
+   * that leaves at most 4 examples a slice, else 1 (src/likelihood/workers.ts); always 1 on CUDA.
+   */
+  ode_workers: number;
   /** Divergence estimator for the ODE likelihood ('exact' computes the full trace, D backward passes). */
   hutchinson: HutchinsonType;
   /** Precision of the network forward in evaluation and sampling (the ODE state keeps its own dtype). */

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { ResolvedConfig } from '../config/index.js';
 import type { ImageDataset } from '../data/index.js';
 import { sdeFromConfig, getScoreFn } from '../sde/index.js';
+import { likelihoodWorkers } from '../likelihood/workers.js';
 import { resolveDevice } from '../device.js';
 import { ScoreflowError } from '../errors.js';
 import { loadEvalModel } from './checkpoint.js';
@@ -120,8 +121,10 @@ async function evaluateCheckpoint(run: EvalRun, ckpt: number): Promise<Checkpoin
       log(`ckpt ${ckpt} (step ${step}): eval loss ${res.loss.meanLoss.toExponential(5)} over ${res.loss.allLosses.length} batches → ${res.loss.path}`);
     }
     if (e.enable_bpd) {
-      const scoreFn = getScoreFn(sde, model, { continuous: config.training.continuous, train: false });
       const kind = e.bound ? 'bound' : 'bpd';
+      const workers = kind === 'bpd' ? likelihoodWorkers(e.ode_workers, e.ode_chunk || e.batch_size, device) : 1;
+      if (workers > 1) log(`ckpt ${ckpt}: ODE likelihood network calls in ${workers} slices at once, one thread each (eval.ode_workers=${e.ode_workers})`);
+      const scoreFn = getScoreFn(sde, workers > 1 ? model.withOptions({ workers }) : model, { continuous: config.training.continuous, train: false });
       res.likelihood = await evaluateLikelihood(config, sde, scoreFn, {
         kind, ckpt, evalDir: run.bpdDir, device, dequantizer: run.dq?.deq, dataset: e.bpd_dataset === 'train' ? opts.datasets?.train : opts.datasets?.test,
         maxBatches: opts.maxBatches, boundSamples: opts.boundSamples, boundChunk: opts.boundChunk,

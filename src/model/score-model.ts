@@ -6,6 +6,7 @@ import { addon, type Device, type NativeNcsnpp } from '../native.js';
 import type { Config, DeepReadonly } from '../config/index.js';
 import type { Tensor } from '../tensor.js';
 import { applyTf32, checkPrecision, executionPolicy, forwardOptions, resolveChannelsLast, type Precision, type Stage } from '../precision.js';
+import { checkInt } from '../errors.js';
 import { loadInto, type AnyTensor, type LoadReport } from './load-state-dict.js';
 
 export { describeReport, type LoadReport } from './load-state-dict.js';
@@ -23,7 +24,16 @@ export interface ScoreModelOptions {
 }
 
 /** Per-call options of a forward (defaults: the model's). */
-export interface ForwardOptions { precision?: Precision; channelsLast?: boolean }
+export interface ForwardOptions {
+  precision?: Precision;
+  channelsLast?: boolean;
+  /**
+   * CPU: run this many slices of the batch at once, one intra-op thread each (default 1). Faster at small
+   * batches, where one call's thread team idles at its barriers (eval.ode_workers). Under grad mode the
+   * output differentiates to x only: parameters get no gradient, so it is refused for a training step.
+   */
+  workers?: number;
+}
 
 export class ScoreModel {
   private readonly net: NativeNcsnpp;
@@ -55,6 +65,10 @@ export class ScoreModel {
   forward(x: Tensor, labels: Tensor, opts?: ForwardOptions): Tensor {
     return this.net.forward(x, labels, this.nativeOptions(opts)) as Tensor;
   }
+  /** This network with `opts` on every forward: a model for getScoreFn (e.g. the likelihood's `workers`). */
+  withOptions(opts: ForwardOptions): { forward(x: Tensor, labels: Tensor): Tensor; train(on: boolean): void } {
+    return { forward: (x, labels) => this.forward(x, labels, opts), train: (on) => { this.train(on); } };
+  }
   /** The forward pass on libuv's thread pool (the JS thread stays free for data loading and logging). */
   forwardAsync(x: Tensor, labels: Tensor, opts?: ForwardOptions): Promise<Tensor> {
     return this.net.forwardAsync(x, labels, this.nativeOptions(opts)) as Promise<Tensor>;
@@ -75,7 +89,8 @@ export class ScoreModel {
 
   private nativeOptions(opts?: ForwardOptions) {
     const precision = opts?.precision ?? this.precision_;
-    return forwardOptions(precision, opts?.channelsLast ?? resolveChannelsLast(this.channelsLast_, this.device_, precision));
+    if (opts?.workers !== undefined) checkInt('opts.workers', opts.workers, 1);
+    return forwardOptions(precision, opts?.channelsLast ?? resolveChannelsLast(this.channelsLast_, this.device_, precision), opts?.workers);
   }
 
   train(on = true): this { this.net.train(on); return this; }

@@ -7,11 +7,14 @@
 //                                     seeded with it (= torch.manual_seed(seed) + the PyTorch
 //                                     constructor); without it, libtorch's default CPU generator.
 //   forward(x, labels, opts?) -> Tensor   grad flows when grad mode is on and x / parameters require grad
-//                                     opts: { precision?: 'fp32' | 'bf16', channelsLast?: boolean }
+//                                     opts: { precision?: 'fp32' | 'bf16', channelsLast?: boolean, workers?: number }
 //                                     bf16: autocast (bfloat16) for x's device around the network only;
 //                                     weights stay float32 and the output is returned in x's dtype.
 //                                     channelsLast: x enters NHWC-strided (convolutions then run
 //                                     channels-last), the output is returned NCHW-contiguous.
+//                                     workers: > 1 runs that many slices of the batch at once on the CPU,
+//                                     one intra-op thread each (nn/batch_split.h); under grad mode the
+//                                     result differentiates to x only (the likelihood's divergence)
 //   forwardAsync(x, labels, opts?) -> Promise<Tensor>   on libuv's pool, caller's grad mode and
 //                                     autocast re-established, the same options
 //   train(on), isTraining()
@@ -28,6 +31,7 @@
 #include "async.h"
 #include "autocast.h"
 #include "module_handle.h"
+#include "nn/batch_split.h"
 #include "nn/ncsnpp/ncsnpp.h"
 
 namespace sf {
@@ -139,21 +143,25 @@ c10::optional<uint64_t> ReadSeed(const Napi::Value& v, const char* name) {
 struct ForwardOptions {
   Precision precision = Precision::kFp32;
   bool channels_last = false;
+  int64_t workers = 1;
 };
 
 ForwardOptions ReadForwardOptions(const Napi::Value& v) {
   ForwardOptions o;
   if (v.IsUndefined() || v.IsNull()) return o;
-  if (!v.IsObject() || v.IsArray()) ThrowArg("opts: expected { precision?, channelsLast? }");
+  if (!v.IsObject() || v.IsArray()) ThrowArg("opts: expected { precision?, channelsLast?, workers? }");
   Napi::Object obj = v.As<Napi::Object>();
   o.precision = GetPrecision(obj.Get("precision"), "opts.precision");
   Napi::Value cl = obj.Get("channelsLast");
   if (!cl.IsUndefined() && !cl.IsNull()) o.channels_last = GetBool(cl, "opts.channelsLast");
+  Napi::Value w = obj.Get("workers");
+  if (!w.IsUndefined() && !w.IsNull()) o.workers = GetInt(w, "opts.workers");
+  if (o.workers < 1) ThrowArg("opts.workers: expected an integer >= 1, got " + std::to_string(o.workers));
   return o;
 }
 
 // The network under the options: autocast only around NCSNpp::forward (which returns x's dtype).
-at::Tensor RunForward(NCSNpp& net, const at::Tensor& x, const at::Tensor& labels, const ForwardOptions& o) {
+at::Tensor RunNet(NCSNpp& net, const at::Tensor& x, const at::Tensor& labels, const ForwardOptions& o) {
   const at::Tensor xin = o.channels_last && x.dim() == 4 ? x.contiguous(at::MemoryFormat::ChannelsLast) : x;
   at::Tensor out;
   {
@@ -161,6 +169,16 @@ at::Tensor RunForward(NCSNpp& net, const at::Tensor& x, const at::Tensor& labels
     out = net.forward(xin, labels);
   }
   return o.channels_last ? out.contiguous() : out;
+}
+
+bool AnyRequiresGrad(const std::vector<at::Tensor>& ts) {
+  return std::any_of(ts.begin(), ts.end(), [](const at::Tensor& t) { return t.requires_grad(); });
+}
+
+at::Tensor RunForward(NCSNpp& net, const at::Tensor& x, const at::Tensor& labels, const ForwardOptions& o) {
+  if (o.workers <= 1) return RunNet(net, x, labels, o);
+  return BatchSplitCall([&](const at::Tensor& xs, const at::Tensor& ls) { return RunNet(net, xs, ls, o); }, x, labels,
+                        o.workers, AnyRequiresGrad(net.parameters()));
 }
 
 class NcsnppModule : public ModuleHandle<NcsnppModule, NCSNpp> {
