@@ -69,8 +69,8 @@ export const likelihoodTolerances = (model = 'golden') => ({
 /** A bench model and its inputs, and a solve at any batch size (the images and probe tiled). */
 export interface BenchLikelihood {
   run: (batch: number) => LikelihoodRun;
-  /** One evaluation of the solve's right-hand side at the data (t = 0.5), outside any solver. */
-  rhsAlone: (batch: number) => () => void;
+  /** One evaluation of the solve's right-hand side at the data (t = 0.5), outside any solver (`workers`: the rule's). */
+  rhsAlone: (batch: number, workers?: number) => () => void;
   /** The chunk eval.ode_chunk = 0 picks for this model at `batch` on the CPU (src/likelihood/chunk.ts). */
   chunkAt: (batch: number) => ChunkChoice;
   meta: { config: object };
@@ -103,7 +103,7 @@ export function benchLikelihood(name = 'golden'): BenchLikelihood | null {
     dtype: 'float32', shape: [batch, ...images.shape.slice(1)], data: tile(images.data as Uint8Array, batch, (v) => ((v + 0.5) / 256) * 2 - 1),
   });
   // As eval runs it (eval.ode_workers = 0): batch slices at once where the rule says so.
-  const net = (batch: number) => model.withOptions({ workers: likelihoodWorkers(0, batch, 'cpu') });
+  const net = (batch: number, workers = likelihoodWorkers(0, batch, 'cpu')) => model.withOptions({ workers });
   const run = (batch: number): LikelihoodRun => {
     const t0 = performance.now();
     const r = tidy(() => {
@@ -115,11 +115,11 @@ export function benchLikelihood(name = 'golden'): BenchLikelihood | null {
     });
     return { seconds: (performance.now() - t0) / 1000, ...r };
   };
-  const rhsAlone = (batch: number) => {
+  const rhsAlone = (batch: number, workers?: number) => {
     const sde = sdeFromConfig(config);
     const shape = [batch, ...images.shape.slice(1)];
     const probeT = drawProbe(`bench-fixed-${name}`, shape, { dtype: 'float32', device: 'cpu', generator: generator(0) }).keep();
-    const rhs = augmentedRhs(probabilityFlowDrift(sde, getScoreFn(sde, net(batch), { continuous: true })), shape, probeT, 'float32', 'float64', 'cpu');
+    const rhs = augmentedRhs(probabilityFlowDrift(sde, getScoreFn(sde, net(batch, workers), { continuous: true })), shape, probeT, 'float32', 'float64', 'cpu');
     const state = cat([inputAt(batch).reshape([batch * per]), zeros([batch])]).to('float64').keep();
     return () => tidy(() => noGrad(() => { rhs(0.5, state); }));
   };

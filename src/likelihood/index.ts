@@ -3,4 +3,4 @@ export { likelihoodBound, epsOffsetTerm, registerBoundForm, type BoundOptions, t
 export { valueAndDivergence, drawProbe, registerProbe, probeNames, type VectorField } from './divergence.js';
 export { bitsPerDim, offsetBits, type OffsetSpec } from './bits.js';
 export { likelihoodChunk, describeChunk, type ChunkChoice } from './chunk.js';
-export { likelihoodWorkers, MAX_EXAMPLES_PER_WORKER } from './workers.js';
+export { likelihoodWorkers } from './workers.js';

@@ -6,7 +6,7 @@ import { generator, rademacher, randn, rand } from '../../src/random.js';
 import { tidy } from '../../src/scope.js';
 import { numThreads, setNumThreads } from '../../src/device.js';
 import { getScoreFn, VPSDE } from '../../src/sde/index.js';
-import { odeLikelihood, valueAndDivergence, probabilityFlowDrift, likelihoodWorkers, MAX_EXAMPLES_PER_WORKER } from '../../src/likelihood/index.js';
+import { odeLikelihood, valueAndDivergence, probabilityFlowDrift, likelihoodWorkers } from '../../src/likelihood/index.js';
 import type { Tensor } from '../../src/tensor.js';
 
 const arr = (t: Tensor) => Array.from(t.toArray() as ArrayLike<number>);
@@ -106,11 +106,9 @@ describe('ScoreModel.forward with opts.workers (batch slices at once, native/nn/
 });
 
 describe('eval.ode_workers = 0: the rule (src/likelihood/workers.ts)', () => {
-  it('splits a call into one slice a thread only while each has at most MAX_EXAMPLES_PER_WORKER examples', () => {
-    expect(MAX_EXAMPLES_PER_WORKER).toBe(4);
+  it('one slice a thread on the CPU (at most one per example), the whole call on CUDA or with one thread', () => {
     expect(likelihoodWorkers(0, 4, 'cpu', 2)).toBe(2);
-    expect(likelihoodWorkers(0, 8, 'cpu', 2)).toBe(2);
-    expect(likelihoodWorkers(0, 16, 'cpu', 2)).toBe(1);
+    expect(likelihoodWorkers(0, 250, 'cpu', 2)).toBe(2);
     expect(likelihoodWorkers(0, 64, 'cpu', 16)).toBe(16);
     expect(likelihoodWorkers(0, 3, 'cpu', 8)).toBe(3);
     expect(likelihoodWorkers(0, 4, 'cpu', 1)).toBe(1);
