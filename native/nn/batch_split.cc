@@ -50,6 +50,25 @@ at::Tensor LabelSlice(const at::Tensor& labels, int64_t batch, const Slice& s) {
   return labels.dim() > 0 && labels.size(0) == batch ? labels.narrow(0, s.start, s.length) : labels;
 }
 
+// fn on each slice at once. With `leaves`, each slice of x enters as a fresh leaf requiring grad, recorded
+// under grad mode (Function::apply runs forward without it), and the leaves are returned there.
+std::vector<at::Tensor> SliceOutputs(const BatchFn& fn, const at::Tensor& x, const at::Tensor& labels, int64_t k,
+                                     std::vector<at::Tensor>* leaves) {
+  const auto slices = Slices(x.size(0), k);
+  std::vector<at::Tensor> outputs(slices.size());
+  if (leaves) leaves->assign(slices.size(), at::Tensor());
+  ForEachSlice(slices.size(), [&](size_t i) {
+    at::Tensor xs = x.narrow(0, slices[i].start, slices[i].length);
+    std::optional<at::AutoGradMode> record;
+    if (leaves) {
+      record.emplace(true);
+      xs = (*leaves)[i] = xs.detach().requires_grad_(true);
+    }
+    outputs[i] = fn(xs, LabelSlice(labels, x.size(0), slices[i]));
+  });
+  return outputs;
+}
+
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
@@ -60,13 +79,8 @@ class BatchSplitFn : public torch::autograd::Function<BatchSplitFn> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& labels, const BatchFn& fn,
                             int64_t workers) {
-    const auto slices = Slices(x.size(0), workers);
-    std::vector<at::Tensor> inputs(slices.size()), outputs(slices.size());
-    ForEachSlice(slices.size(), [&](size_t i) {
-      at::AutoGradMode record(true);  // Function::apply runs forward without grad
-      inputs[i] = x.narrow(0, slices[i].start, slices[i].length).detach().requires_grad_(true);
-      outputs[i] = fn(inputs[i], LabelSlice(labels, x.size(0), slices[i]));
-    });
+    std::vector<at::Tensor> inputs;
+    std::vector<at::Tensor> outputs = SliceOutputs(fn, x, labels, workers, &inputs);
     std::vector<at::Tensor> values;
     for (const auto& o : outputs) values.push_back(o.detach());
     ctx->saved_data["inputs"] = inputs;
@@ -79,15 +93,10 @@ class BatchSplitFn : public torch::autograd::Function<BatchSplitFn> {
       throw CodedError("ERR_ARG", "forward with opts.workers > 1: higher-order gradients are not supported (use workers: 1)");
     const auto inputs = ctx->saved_data["inputs"].toTensorVector();
     const auto outputs = ctx->saved_data["outputs"].toTensorVector();
+    const auto slices = Slices(grads[0].size(0), static_cast<int64_t>(inputs.size()));
     std::vector<at::Tensor> dx(inputs.size());
-    int64_t start = 0;
-    std::vector<int64_t> starts;
-    for (const auto& in : inputs) {
-      starts.push_back(start);
-      start += in.size(0);
-    }
     ForEachSlice(inputs.size(), [&](size_t i) {
-      at::Tensor g = grads[0].narrow(0, starts[i], inputs[i].size(0));
+      at::Tensor g = grads[0].narrow(0, slices[i].start, slices[i].length);
       dx[i] = torch::autograd::grad({outputs[i]}, {inputs[i]}, {g}, /*retain_graph=*/true, /*create_graph=*/false,
                                     /*allow_unused=*/true)[0];
       if (!dx[i].defined()) dx[i] = at::zeros_like(inputs[i]);
@@ -100,7 +109,6 @@ class BatchSplitFn : public torch::autograd::Function<BatchSplitFn> {
 
 at::Tensor BatchSplitCall(const BatchFn& fn, const at::Tensor& x, const at::Tensor& labels, int64_t workers,
                           bool params_require_grad) {
-  if (workers < 1) ThrowArg("opts.workers: expected an integer >= 1, got " + std::to_string(workers));
   const int64_t k = std::min<int64_t>(workers, x.size(0));
   if (k <= 1 || !x.device().is_cpu()) return fn(x, labels);
   const bool grad = at::GradMode::is_enabled();
@@ -108,12 +116,7 @@ at::Tensor BatchSplitCall(const BatchFn& fn, const at::Tensor& x, const at::Tens
   if (grad && params_require_grad)
     ThrowArg("forward with opts.workers > 1 differentiates to x only, but here only the parameters require grad "
              "(a training step?): use workers: 1, or run under noGrad");
-  const auto slices = Slices(x.size(0), k);
-  std::vector<at::Tensor> outputs(slices.size());
-  ForEachSlice(slices.size(), [&](size_t i) {
-    outputs[i] = fn(x.narrow(0, slices[i].start, slices[i].length), LabelSlice(labels, x.size(0), slices[i]));
-  });
-  return at::cat(outputs, 0);
+  return at::cat(SliceOutputs(fn, x, labels, k, nullptr), 0);
 }
 
 }  // namespace sf

@@ -124,7 +124,7 @@ async function evaluateCheckpoint(run: EvalRun, ckpt: number): Promise<Checkpoin
       const kind = e.bound ? 'bound' : 'bpd';
       const workers = kind === 'bpd' ? likelihoodWorkers(e.ode_workers, e.ode_chunk || e.batch_size, device) : 1;
       if (workers > 1) log(`ckpt ${ckpt}: ODE likelihood network calls in ${workers} slices at once, one thread each (eval.ode_workers=${e.ode_workers})`);
-      const scoreFn = getScoreFn(sde, workers > 1 ? model.withOptions({ workers }) : model, { continuous: config.training.continuous, train: false });
+      const scoreFn = getScoreFn(sde, model.withOptions({ workers }), { continuous: config.training.continuous, train: false });
       res.likelihood = await evaluateLikelihood(config, sde, scoreFn, {
         kind, ckpt, evalDir: run.bpdDir, device, dequantizer: run.dq?.deq, dataset: e.bpd_dataset === 'train' ? opts.datasets?.train : opts.datasets?.test,
         maxBatches: opts.maxBatches, boundSamples: opts.boundSamples, boundChunk: opts.boundChunk,

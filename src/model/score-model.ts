@@ -28,8 +28,8 @@ export interface ForwardOptions {
   precision?: Precision;
   channelsLast?: boolean;
   /**
-   * CPU: run this many slices of the batch at once, one intra-op thread each (default 1). Faster at small
-   * batches, where one call's thread team idles at its barriers (eval.ode_workers). Under grad mode the
+   * CPU: run this many slices of the batch at once, one intra-op thread each (default 1). Faster where one
+   * call's thread team idles at its barriers (eval.ode_workers: 10–30 % on 2 cores). Under grad mode the
    * output differentiates to x only: parameters get no gradient, so it is refused for a training step.
    */
   workers?: number;
